@@ -1,0 +1,70 @@
+# Vigil — runtime security for Kubernetes nodes. `make help` lists the targets.
+
+GO        ?= go
+BIN       ?= bin/vigil
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+RULES     ?= rules
+ARGS      ?=
+# Packages whose tests need root and the real kernel (probes, e2e).
+ROOT_PKGS ?= ./pkg/probe/... ./pkg/enrich/... ./test/...
+FUZZTIME  ?= 20s
+BENCHTIME ?= 1s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: deps
+deps: ## install what builds and tests need (apt packages and Go tools; needs root)
+	./test/deps.sh
+
+.PHONY: generate
+generate: ## regenerate the BPF objects and Go bindings (amd64 and arm64; needs clang)
+	$(GO) generate ./...
+
+.PHONY: generate-check
+generate-check: generate ## fail when `make generate` changes a committed file
+	@git diff --exit-code --stat -- bpf pkg || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
+
+.PHONY: build
+build: ## build bin/vigil (no clang needed: BPF objects are committed)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
+
+.PHONY: run
+run: build ## run the agent on the default rules, alerts on the terminal (needs root)
+	./$(BIN) run -r $(RULES) $(ARGS)
+
+.PHONY: test
+test: ## run the whole test suite (as root the kernel tests run too)
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+.PHONY: test-root
+test-root: ## run only the tests that need root and BPF
+	@[ "$$(id -u)" = 0 ] || { echo "make test-root needs root"; exit 1; }
+	VIGIL_STRICT_TESTS=1 $(GO) test -count=1 -timeout 30m $(ROOT_PKGS)
+
+.PHONY: bench
+bench: ## run the benchmarks (figures, not pass/fail)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfe[lb]\.go$$')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf bin

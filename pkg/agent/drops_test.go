@@ -15,7 +15,7 @@ func TestDropWatch(t *testing.T) {
 		output   string
 	}{
 		{0, map[string]uint64{"kernel": 0, "queue": 0}, false, ""},
-		{time.Second, map[string]uint64{"kernel": 5, "queue": 4}, false, ""},  // 9 < 10
+		{time.Second, map[string]uint64{"kernel": 5, "queue": 4}, false, ""}, // 9 < 10
 		{2 * time.Second, map[string]uint64{"kernel": 20, "queue": 4}, true, "Vigil lost 15 events since the last check (kernel=15 queue=0)"},
 		{3 * time.Second, map[string]uint64{"kernel": 100, "queue": 4}, false, ""}, // within a minute of the last alert
 		{2 * time.Minute, map[string]uint64{"kernel": 200, "queue": 4}, true, "Vigil lost 100 events since the last check (kernel=100 queue=0)"},

@@ -115,6 +115,11 @@ type Args struct {
 	// Addr is the socket address of connect, bind, accept (peer), sendto
 	// and sendmsg.
 	Addr Sockaddr
+	// LocalAddr is the socket's own address after connect, accept,
+	// sendto and sendmsg, when the probe reads it from the kernel socket
+	// (Family 0 when not captured); the state stage uses it for fd.name's
+	// local end.
+	LocalAddr Sockaddr
 	// Request is the ptrace request; TargetPid its target pid.
 	Request int64
 	// TargetPid is the pid argument of ptrace and the child pid of

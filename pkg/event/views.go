@@ -20,13 +20,15 @@ type Process struct {
 	Args []string
 	// Cwd is the current working directory, with a trailing slash removed.
 	Cwd string
-	// UID, GID and LoginUID are the credentials as last seen.
+	// UID, GID and LoginUID are the credentials as last seen; UID and GID
+	// are the effective ids (Falco's user.uid and group.gid).
 	UID, GID, LoginUID uint32
 	// CapEffective is the effective capability set as last seen.
 	CapEffective uint64
 	// TTY is the controlling terminal, 0 when none.
 	TTY uint32
-	// StartTS is the process start (or last exec) time in Unix ns.
+	// StartTS is the process start time (fork/clone, kept across exec, as
+	// Falco's proc.duration counts it) in Unix ns.
 	StartTS int64
 	// SID is the session id; the session leader is found through it.
 	SID uint32

@@ -1,0 +1,25 @@
+// Package rules ships Vigil's default rules files inside the binary, so that
+// the agent runs without any -r flag or rules directory on disk. The files
+// themselves are plain Falco-format YAML in this directory; load them in the
+// order DefaultFiles gives.
+package rules
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed vigil_rules.yaml
+var defaults embed.FS
+
+// DefaultFiles returns the names of the default rules files in load order.
+// They are paths in the file system returned by Defaults, and also in this
+// directory of the source tree.
+func DefaultFiles() []string {
+	return []string{"vigil_rules.yaml"}
+}
+
+// Defaults returns the default rules files as a read-only file system.
+func Defaults() fs.FS {
+	return defaults
+}

@@ -58,3 +58,17 @@ func ParsePriority(s string) (Priority, error) {
 	}
 	return 0, fmt.Errorf("unknown priority %q (want one of emergency, alert, critical, error, warning, notice, informational, debug)", s)
 }
+
+// MarshalText returns the priority's name, so configs and JSON print it.
+func (p Priority) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText parses a priority name (see ParsePriority), so a priority
+// can be a YAML or JSON config value.
+func (p *Priority) UnmarshalText(b []byte) error {
+	v, err := ParsePriority(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Maps and configuration shared by every program. */
+#ifndef VIGIL_MAPS_H
+#define VIGIL_MAPS_H
+
+#define SCRATCH_SIZE 32768
+#define OFF_MASK 16383 /* every part starts below this offset */
+
+/* Arguments of a syscall in flight, captured at enter, keyed by thread id. */
+struct inflight {
+	__u64 args[6];
+	__s32 nr;
+	__u32 pad;
+};
+
+struct scratch_buf {
+	__u8 data[SCRATCH_SIZE];
+};
+
+/* Indexes of the per-CPU drop counters. */
+enum drop_reason {
+	DROP_RINGBUF = 0,  /* the ring buffer had no room for a record */
+	DROP_INFLIGHT = 1, /* the in-flight map was full at syscall enter */
+	DROP_REASONS = 2,
+};
+
+/* The agent's own process: its syscalls are never recorded. */
+volatile const __u32 self_tgid = 0;
+
+/* Records to user space. User space sets the size before loading. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} events SEC(".maps");
+
+/* Which syscalls are recorded, and how, indexed by syscall id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct syscall_spec);
+} syscall_specs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* Where a record is built before it is copied to the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_buf);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+#endif

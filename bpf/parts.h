@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Writers of the variable parts that follow a record header in the scratch
+ * buffer. Each takes the offset of the next part and returns the offset
+ * after what it wrote; a part that would not fit is left out.
+ */
+#ifndef VIGIL_PARTS_H
+#define VIGIL_PARTS_H
+
+static __always_inline __u32 put_part_header(__u8 *buf, __u32 off, __u8 tag, __u32 len)
+{
+	struct record_header *h = (void *)buf;
+	buf[off & OFF_MASK] = tag;
+	buf[(off + 1) & OFF_MASK] = 0;
+	buf[(off + 2) & OFF_MASK] = len & 0xff;
+	buf[(off + 3) & OFF_MASK] = (len >> 8) & 0xff;
+	h->nparts++;
+	return off + PART_HDR + len;
+}
+
+/* put_str copies a NUL-terminated string from user (user != 0) or kernel
+ * memory; the part holds the string without its NUL. */
+static __always_inline __u32 put_str(__u8 *buf, __u32 off, __u8 tag, const void *ptr, int user)
+{
+	long n;
+
+	if (off > OFF_MASK - (PART_HDR + STR_MAX))
+		return off;
+	if (!ptr)
+		return put_part_header(buf, off, tag, 0);
+	if (user)
+		n = bpf_probe_read_user_str(&buf[(off + PART_HDR) & OFF_MASK], STR_MAX, ptr);
+	else
+		n = bpf_probe_read_kernel_str(&buf[(off + PART_HDR) & OFF_MASK], STR_MAX, ptr);
+	if (n <= 0)
+		n = 1;
+	return put_part_header(buf, off, tag, (__u32)(n - 1) & (STR_MAX - 1));
+}
+
+/* put_user_bytes copies len (1..max) bytes of user memory. */
+static __always_inline __u32 put_user_bytes(__u8 *buf, __u32 off, __u8 tag, const void *ptr, __u32 len)
+{
+	if (off > OFF_MASK - (PART_HDR + ARGV_MAX))
+		return off;
+	if (!ptr || len == 0)
+		return off;
+	if (len > ARGV_MAX)
+		len = ARGV_MAX;
+	/* keep the bound in the register the helper gets */
+	asm volatile("%[len] &= 0x1fff" : [len] "+r"(len));
+	if (bpf_probe_read_user(&buf[(off + PART_HDR) & OFF_MASK], len, ptr))
+		return off;
+	return put_part_header(buf, off, tag, len);
+}
+
+struct msghdr_head {
+	__u64 name;
+	__s32 namelen;
+	__u32 pad;
+};
+
+/* put_sockaddr copies the socket address that spec describes. */
+static __always_inline __u32 put_sockaddr(__u8 *buf, __u32 off, const __u64 *args,
+					  const struct syscall_spec *spec, __s64 ret)
+{
+	__u32 idx = spec->sa_arg - 1;
+	__u32 lidx = spec->sa_len_arg;
+	const void *ptr;
+	__s64 len = 0;
+
+	if (idx >= 6 || lidx >= 6)
+		return off;
+	ptr = (const void *)args[idx];
+	switch (spec->sa_len_mode) {
+	case SA_LEN_VALUE:
+		len = (__s64)args[lidx];
+		break;
+	case SA_LEN_PTR: {
+		/* accept: the kernel wrote the peer address on success only. */
+		__s32 l = 0;
+		if (ret < 0 || !ptr || bpf_probe_read_user(&l, sizeof(l), (const void *)args[lidx]))
+			return off;
+		len = l;
+		break;
+	}
+	case SA_LEN_MSGHDR: {
+		struct msghdr_head m = {};
+		if (!ptr || bpf_probe_read_user(&m, sizeof(m), ptr))
+			return off;
+		ptr = (const void *)m.name;
+		len = m.namelen;
+		break;
+	}
+	default:
+		return off;
+	}
+	if (!ptr || len <= 0)
+		return off;
+	if (len > SOCKADDR_MAX)
+		len = SOCKADDR_MAX;
+	return put_user_bytes(buf, off, PART_SOCKADDR, ptr, (__u32)len);
+}
+
+/* put_args writes the parts that spec asks for: strings, sockaddr, struct. */
+static __always_inline __u32 put_args(__u8 *buf, __u32 off, const __u64 *args,
+				      const struct syscall_spec *spec, __s64 ret)
+{
+	__u8 mask = spec->str_mask;
+
+#pragma unroll
+	for (int i = 0; i < 6; i++) {
+		if (mask & (1 << i))
+			off = put_str(buf, off, PART_STR + i, (const void *)args[i], 1);
+	}
+	if (spec->sa_arg)
+		off = put_sockaddr(buf, off, args, spec, ret);
+	__u32 sidx = spec->struct_arg - 1;
+	if (sidx < 6) {
+		__u32 size = spec->struct_size;
+		if (size > STRUCT_MAX)
+			size = STRUCT_MAX;
+		off = put_user_bytes(buf, off, PART_STRUCT, (const void *)args[sidx], size);
+	}
+	return off;
+}
+
+/* submit copies the record built in buf to the ring buffer, or counts it. */
+static __always_inline void submit(__u8 *buf, __u32 off)
+{
+	if (off > OFF_MASK)
+		off = OFF_MASK;
+	if (bpf_ringbuf_output(&events, buf, off, 0))
+		count_drop(DROP_RINGBUF);
+}
+
+#endif

@@ -1,0 +1,56 @@
+package probe
+
+import (
+	"fmt"
+	"os"
+)
+
+// Attach modes: how the syscall programs reach the kernel.
+const (
+	// AttachPerSyscall attaches to the syscalls:sys_enter_NAME and
+	// sys_exit_NAME tracepoints of the selected syscalls only, so the
+	// others run no BPF at all.
+	AttachPerSyscall = "per-syscall"
+	// AttachGeneric attaches one program to raw_syscalls:sys_enter and
+	// sys_exit, which checks the syscall map first on every syscall.
+	AttachGeneric = "generic"
+)
+
+// Config configures the probe.
+type Config struct {
+	// RingBufferSize is the size of the kernel ring buffer in bytes: a
+	// power of two and a multiple of the page size.
+	RingBufferSize int `yaml:"ring_buffer_size"`
+	// QueueSize is how many records the queue between the ring buffer
+	// reader and the consumer holds; when it is full, records are dropped
+	// and counted.
+	QueueSize int `yaml:"queue_size"`
+	// Attach is AttachPerSyscall or AttachGeneric.
+	Attach string `yaml:"attach"`
+}
+
+// DefaultConfig returns the configuration the agent runs with unless told
+// otherwise.
+func DefaultConfig() Config {
+	return Config{
+		RingBufferSize: 16 << 20,
+		QueueSize:      8192,
+		Attach:         AttachPerSyscall,
+	}
+}
+
+// Validate reports the first invalid setting, naming its key.
+func (c Config) Validate() error {
+	page := os.Getpagesize()
+	switch {
+	case c.RingBufferSize < page || c.RingBufferSize&(c.RingBufferSize-1) != 0:
+		return fmt.Errorf("ring_buffer_size: %d is not a power of two of at least the page size (%d)", c.RingBufferSize, page)
+	case c.RingBufferSize > 1<<30:
+		return fmt.Errorf("ring_buffer_size: %d is more than 1 GiB", c.RingBufferSize)
+	case c.QueueSize < 1 || c.QueueSize > 1<<20:
+		return fmt.Errorf("queue_size: %d is not between 1 and %d", c.QueueSize, 1<<20)
+	case c.Attach != AttachPerSyscall && c.Attach != AttachGeneric:
+		return fmt.Errorf("attach: %q is neither %q nor %q", c.Attach, AttachPerSyscall, AttachGeneric)
+	}
+	return nil
+}

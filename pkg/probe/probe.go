@@ -1,0 +1,150 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"go.uber.org/zap"
+
+	"github.com/vigilsec/vigil/pkg/event"
+)
+
+// Probe is the loaded and attached kernel probe.
+type Probe struct {
+	cfg    Config
+	log    *zap.Logger
+	table  *event.SyscallTable
+	objs   vigilObjects
+	links  []link.Link // lifecycle, and the raw_syscalls pair in generic mode
+	reader *ringbuf.Reader
+
+	mu       sync.Mutex                  // guards types and sysLinks
+	types    map[event.Type]bool         // recorded syscall types
+	sysLinks map[event.Type][2]link.Link // per-syscall mode: enter, exit
+	running  atomic.Bool
+
+	records    atomic.Uint64
+	queueDrops atomic.Uint64
+}
+
+// lifecycleTypes are always recorded: the process table depends on them.
+var lifecycleTypes = []event.Type{
+	event.TypeExecve, event.TypeExecveat,
+	event.TypeFork, event.TypeVfork, event.TypeClone, event.TypeClone3,
+}
+
+// Open loads the probe for this machine's architecture and attaches the
+// process-lifecycle programs. No syscall is recorded until SetEventTypes;
+// the lifecycle syscalls (exec, fork, clone) always are.
+func Open(cfg Config, log *zap.Logger) (*Probe, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	table := event.NativeSyscallTable()
+	if table == nil {
+		return nil, errors.New("probe: no syscall table for this architecture")
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		// Kernels since 5.11 charge BPF memory to the cgroup instead.
+		log.Debug("could not raise RLIMIT_MEMLOCK", zap.Error(err))
+	}
+	if err := ensureTracefs(); err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	spec, err := loadVigil()
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	spec.Maps[vigilMapEvents].MaxEntries = uint32(cfg.RingBufferSize)
+	if err := spec.Variables[vigilVarSelfTgid].Set(uint32(os.Getpid())); err != nil {
+		return nil, fmt.Errorf("probe: set self pid: %w", err)
+	}
+	p := &Probe{
+		cfg:      cfg,
+		log:      log,
+		table:    table,
+		types:    map[event.Type]bool{},
+		sysLinks: map[event.Type][2]link.Link{},
+	}
+	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			log.Error("verifier rejected the probe", zap.String("log", fmt.Sprintf("%+v", ve)))
+		}
+		return nil, fmt.Errorf("probe: load: %w", err)
+	}
+	if err := p.attach(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if err := p.SetEventTypes(nil); err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.reader, err = ringbuf.NewReader(p.objs.Events)
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("probe: ring buffer reader: %w", err)
+	}
+	return p, nil
+}
+
+// attach attaches the lifecycle programs, and the generic syscall pair in
+// generic mode.
+func (p *Probe) attach() error {
+	for _, prog := range []*ebpf.Program{p.objs.SchedFork, p.objs.SchedExec, p.objs.SchedExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+		if err != nil {
+			return fmt.Errorf("probe: attach %s: %w", prog, err)
+		}
+		p.links = append(p.links, l)
+	}
+	if p.cfg.Attach == AttachGeneric {
+		for _, tp := range []struct {
+			name string
+			prog *ebpf.Program
+		}{{"sys_enter", p.objs.SysEnter}, {"sys_exit", p.objs.SysExit}} {
+			l, err := link.Tracepoint("raw_syscalls", tp.name, tp.prog, nil)
+			if err != nil {
+				return fmt.Errorf("probe: attach raw_syscalls:%s: %w", tp.name, err)
+			}
+			p.links = append(p.links, l)
+		}
+	}
+	return nil
+}
+
+// Close detaches and unloads everything. It is safe to call once Run has
+// returned.
+func (p *Probe) Close() error {
+	var errs []error
+	if p.reader != nil {
+		errs = append(errs, p.reader.Close())
+	}
+	p.mu.Lock()
+	for t, ls := range p.sysLinks {
+		errs = append(errs, ls[0].Close(), ls[1].Close())
+		delete(p.sysLinks, t)
+	}
+	p.mu.Unlock()
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	p.links = nil
+	errs = append(errs, p.objs.Close())
+	return errors.Join(errs...)
+}
+
+// SyscallTable returns the table of the architecture the probe runs on, for
+// decoding its records.
+func (p *Probe) SyscallTable() *event.SyscallTable { return p.table }

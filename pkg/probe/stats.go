@@ -1,0 +1,45 @@
+package probe
+
+// Stats are the probe's counters since Open.
+type Stats struct {
+	// Records is how many records were read from the ring buffer.
+	Records uint64
+	// KernelDrops is how many records the kernel could not write to the
+	// ring buffer (it was full), summed over CPUs.
+	KernelDrops uint64
+	// InflightDrops is how many syscalls were not recorded because the
+	// kernel's map of syscalls in flight was full.
+	InflightDrops uint64
+	// QueueDrops is how many records were read but dropped because the
+	// queue to the consumer was full.
+	QueueDrops uint64
+}
+
+// Drop counter indexes in the kernel's per-CPU drops map (enum drop_reason).
+const (
+	dropRingbuf  = 0
+	dropInflight = 1
+)
+
+// Stats returns the current counters. A kernel counter that cannot be read
+// reads as 0.
+func (p *Probe) Stats() Stats {
+	return Stats{
+		Records:       p.records.Load(),
+		KernelDrops:   p.kernelDrops(dropRingbuf),
+		InflightDrops: p.kernelDrops(dropInflight),
+		QueueDrops:    p.queueDrops.Load(),
+	}
+}
+
+func (p *Probe) kernelDrops(reason uint32) uint64 {
+	var perCPU []uint64
+	if err := p.objs.Drops.Lookup(reason, &perCPU); err != nil {
+		return 0
+	}
+	var sum uint64
+	for _, n := range perCPU {
+		sum += n
+	}
+	return sum
+}

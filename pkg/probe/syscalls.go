@@ -1,0 +1,107 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cilium/ebpf/link"
+
+	"github.com/vigilsec/vigil/pkg/event"
+)
+
+// SetEventTypes sets the syscalls the kernel records to types plus the
+// lifecycle syscalls (exec, fork, clone), which are always recorded.
+// Process exits are always recorded too. Types that are not syscalls on this
+// architecture are ignored. It may be called again at any time (hot reload):
+// the kernel map is updated in place, and in per-syscall mode only the
+// tracepoints that changed are attached or detached.
+func (p *Probe) SetEventTypes(types []event.Type) error {
+	want := map[event.Type]bool{}
+	for _, t := range slices.Concat(types, lifecycleTypes) {
+		if _, ok := p.table.Nr(t); ok {
+			want[t] = true
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	// Enable first, then attach; detach first, then disable: a record is
+	// never emitted for a syscall whose spec is off.
+	for t := range want {
+		if err := p.writeSpec(t, true); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	if p.cfg.Attach == AttachPerSyscall {
+		for t := range want {
+			if _, ok := p.sysLinks[t]; !ok {
+				if err := p.attachSyscall(t); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		for t, ls := range p.sysLinks {
+			if !want[t] {
+				errs = append(errs, ls[0].Close(), ls[1].Close())
+				delete(p.sysLinks, t)
+			}
+		}
+	}
+	for t := range p.types {
+		if !want[t] {
+			errs = append(errs, p.writeSpec(t, false))
+		}
+	}
+	p.types = want
+	return errors.Join(errs...)
+}
+
+// EventTypes returns the syscall types the kernel records, sorted.
+func (p *Probe) EventTypes() []event.Type {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]event.Type, 0, len(p.types))
+	for t := range p.types {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p *Probe) writeSpec(t event.Type, enabled bool) error {
+	nr, _ := p.table.Nr(t)
+	a := event.CaptureSpec(t)
+	spec := vigilSyscallSpec{
+		Nargs:      a.NArgs,
+		StrMask:    a.StrMask,
+		SaArg:      a.SockaddrArg,
+		SaLenMode:  a.SockaddrLenMode,
+		SaLenArg:   a.SockaddrLenArg,
+		StructArg:  a.StructArg,
+		StructSize: a.StructSize,
+	}
+	if enabled {
+		spec.Enabled = 1
+	}
+	if err := p.objs.SyscallSpecs.Put(uint32(nr), spec); err != nil {
+		return fmt.Errorf("probe: set syscall %s (%d): %w", t, nr, err)
+	}
+	return nil
+}
+
+func (p *Probe) attachSyscall(t event.Type) error {
+	name := event.Tracepoint(t)
+	enter, err := link.Tracepoint("syscalls", "sys_enter_"+name, p.objs.SysEnter, nil)
+	if err != nil {
+		return fmt.Errorf("probe: attach syscalls:sys_enter_%s: %w", name, err)
+	}
+	exit, err := link.Tracepoint("syscalls", "sys_exit_"+name, p.objs.SysExit, nil)
+	if err != nil {
+		enter.Close()
+		return fmt.Errorf("probe: attach syscalls:sys_exit_%s: %w", name, err)
+	}
+	p.sysLinks[t] = [2]link.Link{enter, exit}
+	return nil
+}

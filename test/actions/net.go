@@ -1,0 +1,98 @@
+package main
+
+import (
+	"net"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	actions["connect"] = action{"PORT: connect a TCP socket to 127.0.0.1:PORT", 1, func(a []string) (map[string]any, error) {
+		port, err := strconv.Atoi(a[0])
+		if err != nil {
+			return nil, err
+		}
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(fd)
+		err = unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+		return map[string]any{"fd": fd}, err
+	}}
+	actions["connect6"] = action{"PORT: connect a TCP socket to [::1]:PORT", 1, func(a []string) (map[string]any, error) {
+		port, err := strconv.Atoi(a[0])
+		if err != nil {
+			return nil, err
+		}
+		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(fd)
+		err = unix.Connect(fd, &unix.SockaddrInet6{Port: port, Addr: [16]byte(net.IPv6loopback)})
+		return map[string]any{"fd": fd}, err
+	}}
+	actions["sendto-unix"] = action{"PATH: sendto a datagram on an AF_UNIX socket to PATH", 1, func(a []string) (map[string]any, error) {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(fd)
+		err = unix.Sendto(fd, []byte("vigil"), 0, &unix.SockaddrUnix{Name: a[0]})
+		return map[string]any{"fd": fd}, err
+	}}
+	actions["dup2-socket"] = action{": open a TCP socket and dup it onto fd 0", 0, func([]string) (map[string]any, error) {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"fd": fd}, unix.Dup2(fd, 0)
+	}}
+	actions["socket-packet"] = action{": socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)", 0, func([]string) (map[string]any, error) {
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL)))
+		if err != nil {
+			return nil, err
+		}
+		unix.Close(fd)
+		return map[string]any{"fd": fd}, nil
+	}}
+	actions["listen-accept"] = action{": listen on 127.0.0.1 (ephemeral port), connect to it, accept", 0, listenAccept}
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+func listenAccept([]string) (map[string]any, error) {
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(lfd)
+	if err := unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return nil, err
+	}
+	if err := unix.Listen(lfd, 7); err != nil {
+		return nil, err
+	}
+	sa, err := unix.Getsockname(lfd)
+	if err != nil {
+		return nil, err
+	}
+	port := sa.(*unix.SockaddrInet4).Port
+	cfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(cfd)
+	if err := unix.Connect(cfd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return nil, err
+	}
+	afd, peer, err := unix.Accept4(lfd, 0)
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(afd)
+	return map[string]any{"listen_fd": lfd, "port": port, "client_fd": cfd, "accept_fd": afd,
+		"peer_port": peer.(*unix.SockaddrInet4).Port}, nil
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	actions["noop"] = action{": do nothing", 0, func([]string) (map[string]any, error) { return nil, nil }}
+	actions["sleep"] = action{"SECONDS: sleep", 1, func(a []string) (map[string]any, error) {
+		d, err := time.ParseDuration(a[0] + "s")
+		time.Sleep(d)
+		return nil, err
+	}}
+	actions["memfd-exec"] = action{": copy this program into a memfd and execveat it (AT_EMPTY_PATH) as `noop`", 0, memfdExec}
+	actions["fork-chain"] = action{"N: start a child that runs fork-chain N-1, down to 0", 1, forkChain}
+	actions["ptrace-attach"] = action{": start a sleeping child, PTRACE_ATTACH to it, detach, kill", 0, ptraceAttach}
+	actions["finit-module"] = action{": finit_module(/dev/null, \"vigil=1\", 0), which fails", 0, func([]string) (map[string]any, error) {
+		f, err := os.Open("/dev/null")
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		err = unix.FinitModule(int(f.Fd()), "vigil=1", 0)
+		return map[string]any{"fd": f.Fd(), "errno": errnoOf(err)}, nil
+	}}
+	actions["setuid"] = action{"UID: setresuid(UID, UID, UID) on one thread", 1, func(a []string) (map[string]any, error) {
+		uid, err := strconv.Atoi(a[0])
+		if err != nil {
+			return nil, err
+		}
+		runtime.LockOSThread()
+		_, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
+		return map[string]any{"errno": errnoOf(errOrNil(e))}, nil
+	}}
+	actions["unshare"] = action{": unshare(CLONE_NEWUTS) on a locked thread", 0, func([]string) (map[string]any, error) {
+		runtime.LockOSThread() // the thread dies with the namespace at exit
+		return nil, unix.Unshare(unix.CLONE_NEWUTS)
+	}}
+}
+
+func errOrNil(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
+
+func errnoOf(err error) int {
+	if e, ok := err.(unix.Errno); ok {
+		return int(e)
+	}
+	return 0
+}
+
+func memfdExec([]string) (map[string]any, error) {
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.MemfdCreate("vigil-actions", 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := unix.Write(fd, self); err != nil {
+		return nil, err
+	}
+	// Print before exec: the new image prints its own line.
+	fmt.Printf("{\"memfd\":%d,\"exec_pid\":%d}\n", fd, os.Getpid())
+	path, err := unix.BytePtrFromString("")
+	if err != nil {
+		return nil, err
+	}
+	argv, err := cStrings([]string{"actions", "noop"})
+	if err != nil {
+		return nil, err
+	}
+	envv, err := cStrings(os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	_, _, e := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(path)),
+		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])), unix.AT_EMPTY_PATH, 0)
+	return nil, fmt.Errorf("execveat: %w", e)
+}
+
+func forkChain(a []string) (map[string]any, error) {
+	n, err := strconv.Atoi(a[0])
+	if err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	cmd := exec.Command("/proc/self/exe", "fork-chain", strconv.Itoa(n-1))
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, err
+	}
+	return map[string]any{"child": cmd.Process.Pid, "depth": n}, nil
+}
+
+func ptraceAttach([]string) (map[string]any, error) {
+	cmd := exec.Command("/proc/self/exe", "sleep", "30")
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer cmd.Process.Kill()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pid := cmd.Process.Pid
+	if err := unix.PtraceAttach(pid); err != nil {
+		return nil, err
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil {
+		return nil, err
+	}
+	if err := unix.PtraceDetach(pid); err != nil {
+		return nil, err
+	}
+	return map[string]any{"target": pid}, nil
+}
+
+// cStrings returns a NULL-terminated array of C strings.
+func cStrings(ss []string) ([]*byte, error) {
+	out := make([]*byte, 0, len(ss)+1)
+	for _, s := range ss {
+		p, err := unix.BytePtrFromString(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return append(out, nil), nil
+}

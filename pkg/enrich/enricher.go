@@ -1,0 +1,373 @@
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vigilsec/vigil/pkg/enrich/cgroup"
+	"github.com/vigilsec/vigil/pkg/enrich/kube"
+	"github.com/vigilsec/vigil/pkg/enrich/tenant"
+	"github.com/vigilsec/vigil/pkg/event"
+)
+
+// Enricher is the enrich stage. Process and Flush must be called from one
+// goroutine (the pipeline's); Start runs the lookups and watchers on others;
+// Stats may be called from anywhere.
+type Enricher struct {
+	cfg      Config
+	log      *zap.Logger
+	node     string
+	tenants  *tenant.Resolver
+	resolver *cgroup.Resolver
+	kube     *kube.Watcher
+	rt       runtimeConn
+
+	// Pipeline-owned state.
+	cache   *lru
+	now     int64 // Unix ns of the last Flush or park
+	parked  int
+	waiters []*entry
+	unknown *event.Metadata
+	c       counters
+
+	work    chan uint64
+	results chan result
+	pub     publishedStats
+
+	startOnce sync.Once
+}
+
+// result is one lookup's answer, sent from a worker to the pipeline.
+type result struct {
+	id uint64
+	wl *workload
+}
+
+// New returns an Enricher for cfg. It finds the cgroup2 mount and prepares
+// the Kubernetes client; nothing is contacted before Start. Missing
+// Kubernetes or runtime are not errors: the fields they fill stay empty.
+func New(cfg Config, log *zap.Logger) (*Enricher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	log = log.Named("enrich")
+	tenants, err := tenant.New(cfg.TenantLabels, cfg.StaticTenants)
+	if err != nil {
+		return nil, err
+	}
+	root := cfg.CgroupRoot
+	if root == "" {
+		if root, err = cgroup.Mount(); err != nil {
+			return nil, fmt.Errorf("enrich: %w", err)
+		}
+	}
+	resolver, err := cgroup.NewResolver(root)
+	if err != nil {
+		return nil, fmt.Errorf("enrich: %w", err)
+	}
+	e := &Enricher{
+		cfg:      cfg,
+		log:      log,
+		node:     nodeName(cfg.NodeName),
+		tenants:  tenants,
+		resolver: resolver,
+		cache:    newLRU(cfg.CacheSize),
+		work:     make(chan uint64, max(1024, cfg.Workers*64)),
+		results:  make(chan result, 4096),
+		now:      time.Now().UnixNano(),
+	}
+	e.rt.cfg, e.rt.log = cfg, log
+	e.unknown = &event.Metadata{Cluster: cfg.ClusterName, Node: e.node}
+	if cfg.Kubernetes != KubeOff {
+		rc, err := kube.RESTConfig(cfg.Kubeconfig)
+		switch {
+		case errors.Is(err, kube.ErrNotConfigured):
+			log.Info("running without Kubernetes: no kubeconfig and no in-cluster service account")
+		case err != nil:
+			resolver.Close()
+			return nil, fmt.Errorf("enrich: kubeconfig: %w", err)
+		default:
+			if e.kube, err = kube.NewWatcher(rc, e.node, tenants, log); err != nil {
+				resolver.Close()
+				return nil, fmt.Errorf("enrich: %w", err)
+			}
+		}
+	}
+	// The root cgroup is the host's: known without a lookup.
+	if id, err := resolver.ID("/"); err == nil {
+		wl := &workload{host: true, final: true}
+		ent := &entry{id: id, ready: true, fast: true, wl: wl, expires: 1<<63 - 1}
+		ent.meta = e.build(wl, nil)
+		e.cache.add(ent)
+	}
+	return e, nil
+}
+
+func nodeName(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if n := os.Getenv("NODE_NAME"); n != "" {
+		return n
+	}
+	n, _ := os.Hostname()
+	return n
+}
+
+// Node returns the node name events are stamped with.
+func (e *Enricher) Node() string { return e.node }
+
+// Start runs the lookup workers and the Kubernetes watch until ctx ends.
+// It returns at once.
+func (e *Enricher) Start(ctx context.Context) {
+	e.startOnce.Do(func() {
+		for range e.cfg.Workers {
+			go e.worker(ctx)
+		}
+		if e.kube != nil {
+			go e.kube.Run(ctx)
+		}
+		go func() {
+			<-ctx.Done()
+			e.rt.close()
+			e.resolver.Close()
+		}()
+	})
+}
+
+// WaitKubeSynced blocks until the Kubernetes caches are filled or ctx ends;
+// it returns false without Kubernetes.
+func (e *Enricher) WaitKubeSynced(ctx context.Context) bool {
+	return e.kube != nil && e.kube.WaitSynced(ctx)
+}
+
+// snapshot returns the current Kubernetes snapshot, nil without Kubernetes.
+func (e *Enricher) snapshot() *kube.Snapshot {
+	if e.kube == nil {
+		return nil
+	}
+	return e.kube.Snapshot()
+}
+
+// Process enriches ev and hands it to next, now when the cgroup's metadata
+// is cached, or later (from Process or Flush) when it is being fetched. An
+// event that waits is copied (shallowly): the caller may reuse ev once
+// Process returns. The Metadata and Peer set on events are shared and must
+// not be modified.
+func (e *Enricher) Process(ev *event.Event, next func(*event.Event)) {
+	if len(e.results) != 0 {
+		e.drain(next)
+	}
+	ent := e.cache.get(ev.CgroupID)
+	if ent != nil && ent.fast {
+		snap := e.snapshot()
+		if (snap != nil && snap.Gen != ent.gen) || e.now > ent.expires {
+			e.revalidate(ent, snap)
+		}
+		ev.Meta = ent.meta
+		if ev.FD != nil && snap != nil {
+			setPeer(ev, snap)
+		}
+		e.c.hits++
+		next(ev)
+		return
+	}
+	e.slow(ev, ent, next)
+}
+
+func setPeer(ev *event.Event, snap *kube.Snapshot) {
+	if ev.FD != nil && ev.FD.Remote.IsValid() {
+		ev.Peer = snap.Peer(ev.FD.Remote.Addr())
+	}
+}
+
+// slow handles an event whose cgroup is unknown or still being fetched.
+func (e *Enricher) slow(ev *event.Event, ent *entry, next func(*event.Event)) {
+	if ent == nil {
+		if !e.submit(ev.CgroupID) {
+			e.passUnenriched(ev, next)
+			return
+		}
+		e.c.misses++
+		ent = &entry{id: ev.CgroupID, refreshing: true}
+		e.cache.add(ent)
+	}
+	if ent.ready {
+		// Ready, but earlier events still wait (for Kubernetes): keep order.
+		if len(ent.waiting) == 0 {
+			ent.fast = true
+			e.Process(ev, next)
+			return
+		}
+	}
+	if e.parked >= e.cfg.SideQueue {
+		e.passUnenriched(ev, next)
+		return
+	}
+	cp := new(event.Event)
+	*cp = *ev
+	if len(ent.waiting) == 0 {
+		e.now = time.Now().UnixNano()
+		ent.deadline = e.now + int64(e.cfg.WaitTimeout)
+		e.waiters = append(e.waiters, ent)
+	}
+	ent.waiting = append(ent.waiting, cp)
+	e.parked++
+	e.c.waits++
+}
+
+// passUnenriched hands ev on with whatever little is known and counts it.
+func (e *Enricher) passUnenriched(ev *event.Event, next func(*event.Event)) {
+	e.c.drops++
+	ev.Meta = e.unknown
+	next(ev)
+}
+
+// submit queues a lookup of the cgroup without blocking.
+func (e *Enricher) submit(id uint64) bool {
+	select {
+	case e.work <- id:
+		return true
+	default:
+		return false
+	}
+}
+
+// revalidate rebuilds a ready entry's metadata after a Kubernetes change and
+// starts a background refetch once it expired.
+func (e *Enricher) revalidate(ent *entry, snap *kube.Snapshot) {
+	if snap != nil && snap.Gen != ent.gen {
+		ent.meta = e.build(ent.wl, snap)
+		ent.gen = snap.Gen
+	}
+	if e.now > ent.expires && !ent.refreshing {
+		if e.submit(ent.id) {
+			ent.refreshing = true
+		} else {
+			ent.expires = e.now + int64(e.cfg.RetryTTL)
+		}
+	}
+}
+
+// Flush releases waiting events whose metadata arrived, or whose wait timed
+// out (with what is known, Meta.Complete false), in arrival order per
+// cgroup, and publishes the counters. The pipeline calls it often (every few
+// milliseconds and when idle).
+func (e *Enricher) Flush(now time.Time, next func(*event.Event)) {
+	e.now = now.UnixNano()
+	e.drain(next)
+	if len(e.waiters) > 0 {
+		snap := e.snapshot()
+		keep := e.waiters[:0]
+		for _, ent := range e.waiters {
+			if len(ent.waiting) == 0 {
+				continue
+			}
+			if snap != nil && snap.Gen != ent.gen && ent.wl != nil {
+				ent.meta = e.build(ent.wl, snap)
+				ent.gen = snap.Gen
+			}
+			switch {
+			case ent.ready && ent.meta != nil && ent.meta.Complete:
+				e.release(ent, snap, next)
+			case e.now >= ent.deadline:
+				e.c.timeouts += uint64(len(ent.waiting))
+				e.release(ent, snap, next)
+			default:
+				keep = append(keep, ent)
+			}
+		}
+		clear(e.waiters[len(keep):])
+		e.waiters = keep
+	}
+	e.publishStats()
+}
+
+// release hands on every waiting event of ent and lets later events take the
+// hit path.
+func (e *Enricher) release(ent *entry, snap *kube.Snapshot, next func(*event.Event)) {
+	meta := ent.meta
+	if meta == nil {
+		meta = e.unknown
+	}
+	w := ent.waiting
+	ent.waiting = nil
+	ent.ready, ent.fast = true, true
+	e.parked -= len(w)
+	for _, ev := range w {
+		ev.Meta = meta
+		if snap != nil {
+			setPeer(ev, snap)
+		}
+		next(ev)
+	}
+}
+
+// drain applies every lookup result that arrived.
+func (e *Enricher) drain(next func(*event.Event)) {
+	for {
+		select {
+		case r := <-e.results:
+			e.apply(r, next)
+		default:
+			return
+		}
+	}
+}
+
+// apply records a lookup result and releases the cgroup's waiting events
+// when nothing more is to be expected.
+func (e *Enricher) apply(r result, next func(*event.Event)) {
+	ent := e.cache.m[r.id]
+	if ent == nil {
+		if !r.wl.final {
+			return
+		}
+		ent = &entry{id: r.id}
+		e.cache.add(ent)
+	}
+	wl := r.wl
+	if ent.ready && ent.wl != nil && (!wl.final || (wl.err != nil && ent.wl.err == nil)) {
+		// A refresh that failed or is partial: keep serving what we had.
+		if wl.final {
+			ent.refreshing = false
+			ent.expires = e.now + int64(e.cfg.RetryTTL)
+		}
+		return
+	}
+	snap := e.snapshot()
+	ent.wl = wl
+	ent.meta = e.build(wl, snap)
+	if snap != nil {
+		ent.gen = snap.Gen
+	}
+	if !wl.final {
+		return
+	}
+	ent.refreshing = false
+	if wl.err != nil || !ent.meta.Complete {
+		ent.expires = e.now + int64(e.cfg.RetryTTL)
+	} else {
+		ent.expires = e.now + int64(e.cfg.CacheTTL)
+	}
+	if len(ent.waiting) == 0 {
+		ent.ready, ent.fast = true, true
+		return
+	}
+	// Wait on for Kubernetes to catch up with a pod the runtime knows,
+	// until the deadline; anything else is as complete as it gets.
+	waitKube := !ent.meta.Complete && wl.err == nil && e.kube != nil && ent.meta.PodUID != ""
+	ent.ready = true
+	if !waitKube {
+		e.release(ent, snap, next)
+	}
+}

@@ -1,0 +1,134 @@
+package enrich
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vigilsec/vigil/pkg/enrich/cgroup"
+	"github.com/vigilsec/vigil/pkg/enrich/cri"
+)
+
+// worker looks cgroups up until ctx ends.
+func (e *Enricher) worker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-e.work:
+			e.lookup(ctx, id)
+		}
+	}
+}
+
+func (e *Enricher) send(ctx context.Context, id uint64, wl *workload) {
+	if wl.err != nil {
+		e.pub.errors.Add(1)
+	}
+	select {
+	case e.results <- result{id: id, wl: wl}:
+	case <-ctx.Done():
+	}
+}
+
+// lookup resolves one cgroup id: path, then (for containers) the runtime.
+// It sends a partial answer as soon as the path is known.
+func (e *Enricher) lookup(ctx context.Context, id uint64) {
+	path, err := e.resolver.Path(id)
+	if err != nil {
+		e.send(ctx, id, &workload{final: true, err: err})
+		return
+	}
+	info := cgroup.Parse(path)
+	if !info.IsContainer() {
+		e.send(ctx, id, &workload{host: true, info: info, final: true})
+		return
+	}
+	e.send(ctx, id, &workload{info: info})
+	client := e.rt.get(ctx)
+	if client == nil {
+		e.send(ctx, id, &workload{info: info, final: true})
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.CRITimeout)
+	c, err := client.Container(cctx, info.ContainerID)
+	cancel()
+	switch {
+	case err == nil:
+		e.send(ctx, id, &workload{info: info, ctr: c, final: true})
+	case errors.Is(err, cri.ErrNotFound):
+		// Not a container of this runtime (another containerd namespace,
+		// Docker, plain runc): the path is all there is.
+		e.send(ctx, id, &workload{info: info, final: true})
+	default:
+		e.rt.failed(err)
+		e.send(ctx, id, &workload{info: info, final: true, err: err})
+	}
+}
+
+// runtimeConn is the lazily dialled CRI connection shared by the workers.
+type runtimeConn struct {
+	cfg Config
+	log *zap.Logger
+
+	mu       sync.Mutex
+	client   *cri.Client
+	nextTry  time.Time
+	reported bool
+}
+
+// redialAfter is how long to wait before probing the sockets again after no
+// runtime answered.
+const redialAfter = 30 * time.Second
+
+// get returns the connected client, dialling when needed; nil when no runtime
+// answers (logged once, retried every redialAfter).
+func (r *runtimeConn) get(ctx context.Context) *cri.Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.client != nil {
+		return r.client
+	}
+	if time.Now().Before(r.nextTry) {
+		return nil
+	}
+	c, err := cri.Dial(ctx, r.cfg.CRISockets, r.cfg.CRITimeout)
+	if err != nil {
+		r.nextTry = time.Now().Add(redialAfter)
+		if !r.reported {
+			r.reported = true
+			r.log.Info("no container runtime: container names, images and pods stay empty", zap.Error(err))
+		}
+		return nil
+	}
+	r.log.Info("container runtime connected", zap.String("socket", c.Endpoint()), zap.String("runtime", c.Runtime()))
+	r.client = c
+	return c
+}
+
+// failed drops the connection after an unavailable runtime, so the next
+// lookup dials again.
+func (r *runtimeConn) failed(err error) {
+	if !cri.Unavailable(err) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.client != nil {
+		r.log.Warn("container runtime unavailable", zap.String("socket", r.client.Endpoint()), zap.Error(err))
+		r.client.Close()
+		r.client = nil
+	}
+}
+
+func (r *runtimeConn) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.client != nil {
+		r.client.Close()
+		r.client = nil
+	}
+}

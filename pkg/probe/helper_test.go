@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -143,21 +142,21 @@ func (s *session) of(pid uint32) []event.Event {
 
 // runAction runs the helper, waits for its exit event, and returns its
 // decoded JSON output (the last line) and its pid.
-func (s *session) runAction(args ...string) (map[string]any, uint32) {
-	s.t.Helper()
-	cmd := exec.Command(actionsBinary(s.t), args...)
+func (s *session) runAction(t testing.TB, args ...string) (map[string]any, uint32) {
+	t.Helper()
+	cmd := exec.Command(actionsBinary(t), args...)
 	out, err := cmd.Output()
 	if err != nil {
-		s.t.Fatalf("actions %v: %v\n%s", args, err, out)
+		t.Fatalf("actions %v: %v\n%s", args, err, out)
 	}
 	pid := uint32(cmd.Process.Pid)
 	if !s.waitFor(func(ev *event.Event) bool { return ev.Type == event.TypeProcExit && ev.Pid == pid }) {
-		s.t.Fatalf("no exit event for actions %v (pid %d)", args, pid)
+		t.Fatalf("no exit event for actions %v (pid %d)", args, pid)
 	}
 	lines := splitLines(out)
 	var res map[string]any
 	if err := json.Unmarshal(lines[len(lines)-1], &res); err != nil {
-		s.t.Fatalf("actions %v output %q: %v", args, out, err)
+		t.Fatalf("actions %v output %q: %v", args, out, err)
 	}
 	return res, pid
 }
@@ -179,5 +178,3 @@ func splitLines(b []byte) [][]byte {
 	}
 	return out
 }
-
-var _ = runtime.GOARCH

@@ -3,9 +3,11 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/cilium/ebpf/link"
+	"go.uber.org/zap"
 
 	"github.com/vigilsec/vigil/pkg/event"
 )
@@ -37,7 +39,14 @@ func (p *Probe) SetEventTypes(types []event.Type) error {
 	if p.cfg.Attach == AttachPerSyscall {
 		for t := range want {
 			if _, ok := p.sysLinks[t]; !ok {
-				if err := p.attachSyscall(t); err != nil {
+				err := p.attachSyscall(t)
+				switch {
+				case errors.Is(err, os.ErrNotExist):
+					// Compiled out of this kernel (no modules, no
+					// ...): the call can only fail with ENOSYS.
+					p.log.Info("syscall has no tracepoint on this kernel; not recorded",
+						zap.Stringer("syscall", t))
+				case err != nil:
 					errs = append(errs, err)
 				}
 			}

@@ -34,7 +34,15 @@ func init() {
 		err = unix.Connect(fd, &unix.SockaddrInet6{Port: port, Addr: [16]byte(net.IPv6loopback)})
 		return map[string]any{"fd": fd}, err
 	}}
-	actions["sendto-unix"] = action{"PATH: sendto a datagram on an AF_UNIX socket to PATH", 1, func(a []string) (map[string]any, error) {
+	actions["sendto-unix"] = action{"PATH: bind an AF_UNIX datagram socket at PATH, sendto it from another", 1, func(a []string) (map[string]any, error) {
+		rfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(rfd)
+		if err := unix.Bind(rfd, &unix.SockaddrUnix{Name: a[0]}); err != nil {
+			return nil, err
+		}
 		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
 		if err != nil {
 			return nil, err
@@ -43,12 +51,12 @@ func init() {
 		err = unix.Sendto(fd, []byte("vigil"), 0, &unix.SockaddrUnix{Name: a[0]})
 		return map[string]any{"fd": fd}, err
 	}}
-	actions["dup2-socket"] = action{": open a TCP socket and dup it onto fd 0", 0, func([]string) (map[string]any, error) {
+	actions["dup2-socket"] = action{": open a TCP socket and dup2 it onto fd 0 (dup3 on arm64, which has no dup2)", 0, func([]string) (map[string]any, error) {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"fd": fd}, unix.Dup2(fd, 0)
+		return map[string]any{"fd": fd}, dupOnto(fd, 0)
 	}}
 	actions["socket-packet"] = action{": socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)", 0, func([]string) (map[string]any, error) {
 		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL)))

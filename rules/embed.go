@@ -9,6 +9,10 @@ import (
 	"io/fs"
 )
 
+// The Helm chart bundles its own copy (Helm cannot read outside the chart);
+// test/deploy fails when the copy is stale.
+//go:generate cp vigil_rules.yaml ../deploy/helm/vigil/rules/vigil_rules.yaml
+
 //go:embed vigil_rules.yaml
 var defaults embed.FS
 

@@ -224,7 +224,7 @@ func (t *Table) onClone(ev *event.Event, p *proc) {
 		// The child's events came first; it already inherited.
 		c.fromHeader = false
 		c.StartTS = ev.Timestamp
-		if c.parent == nil {
+		if c.parent == nil && acyclic(c, parent) {
 			link(c, parent, parent.Pid)
 		}
 		return

@@ -27,7 +27,7 @@ func (t *Table) Reap(now int64) {
 		}
 		t.exited[t.head] = exitRec{}
 		t.head++
-		if t.remove(r.p) {
+		if stillExited(r) && t.remove(r.p) {
 			t.stats.Reaped++
 		}
 	}
@@ -75,7 +75,7 @@ func (t *Table) evict() {
 		r := t.exited[t.head]
 		t.exited[t.head] = exitRec{}
 		t.head++
-		if t.remove(r.p) {
+		if stillExited(r) && t.remove(r.p) {
 			n++
 		}
 	}
@@ -98,4 +98,10 @@ func (t *Table) evict() {
 		}
 	}
 	t.stats.Evicted += uint64(n)
+}
+
+// stillExited reports whether the queued exit is still the process's state
+// (an exec seen after a missed fork can revive a reused pid's entry).
+func stillExited(r exitRec) bool {
+	return r.p.Exited && r.p.exitedAt == r.at
 }

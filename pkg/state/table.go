@@ -168,6 +168,23 @@ func link(p, pp *proc, ppid uint32) {
 	}
 }
 
+// maxAncestry bounds parent chains; deeper ones are not linked.
+const maxAncestry = 1024
+
+// acyclic reports whether making pp the parent of p keeps the parent links
+// a forest: consistent kernel data never makes a cycle, but a corrupt
+// capture or reordered events must not make rules walk ancestry forever.
+func acyclic(p, pp *proc) bool {
+	n := 0
+	for a := pp; a != nil; a = a.parent {
+		if a == p || n == maxAncestry {
+			return false
+		}
+		n++
+	}
+	return true
+}
+
 // relink points p at the table's entry for ppid.
 func (t *Table) relink(p *proc, ppid uint32) {
 	if ppid == 0 || ppid == p.Pid {
@@ -175,7 +192,7 @@ func (t *Table) relink(p *proc, ppid uint32) {
 		return
 	}
 	pp := t.procs[ppid]
-	if pp != nil && pp.removed {
+	if pp != nil && (pp.removed || !acyclic(p, pp)) {
 		pp = nil
 	}
 	link(p, pp, ppid)

@@ -4,7 +4,7 @@
 # start (containerd, runc). Idempotent; needs root for apt.
 set -euo pipefail
 
-pkgs=(clang llvm libbpf-dev bpftool make git)
+pkgs=(clang llvm libbpf-dev bpftool make git containerd runc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

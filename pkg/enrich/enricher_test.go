@@ -280,4 +280,3 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
-

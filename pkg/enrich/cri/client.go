@@ -150,16 +150,26 @@ func containerFrom(s *runtimeapi.ContainerStatus, verbose map[string]string) *Co
 	if c.Name == "" {
 		c.Name = s.GetMetadata().GetName()
 	}
-	c.Image, c.ImageParts = imageOf(s.GetImage().GetImage(), s.GetImage().GetUserSpecifiedImage(), s.GetImageRef())
+	info, err := ParseInfo(verbose)
+	if err == nil {
+		c.Privileged, c.Pid = info.Privileged, info.Pid
+	}
+	// The status names the image by one of its tags; the creator's own
+	// reference is in the verbose config, or in user_specified_image.
+	name := s.GetImage().GetUserSpecifiedImage()
+	if name == "" {
+		name = info.Image
+	}
+	if name == "" || ParseImage(name).Repository == "" {
+		name = s.GetImage().GetImage()
+	}
+	c.Image, c.ImageParts = imageOf(name, "", s.GetImageRef())
 	c.PodName = c.Labels[LabelPodName]
 	c.PodNamespace = c.Labels[LabelPodNamespace]
 	c.PodUID = c.Labels[LabelPodUID]
 	c.StartedAt = s.GetStartedAt()
 	if c.StartedAt == 0 {
 		c.StartedAt = s.GetCreatedAt()
-	}
-	if info, err := ParseInfo(verbose); err == nil {
-		c.Privileged, c.Pid = info.Privileged, info.Pid
 	}
 	return c
 }

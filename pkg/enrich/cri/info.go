@@ -9,6 +9,9 @@ type verboseInfo struct {
 	Pid        int   `json:"pid"`
 	Privileged *bool `json:"privileged"`
 	Config     struct {
+		Image struct {
+			Image string `json:"image"`
+		} `json:"image"`
 		Linux struct {
 			SecurityContext      *securityContext `json:"security_context"`
 			SecurityContextCamel *securityContext `json:"securityContext"`
@@ -34,6 +37,9 @@ type Info struct {
 	Privileged bool
 	// CgroupsPath is the cgroup path the runtime gave to the OCI runtime.
 	CgroupsPath string
+	// Image is the image as the container's creator asked for it (the
+	// runtime's status may name another tag of the same image).
+	Image string
 }
 
 // ParseInfo reads the runtime's verbose status map (the "info" entry).
@@ -47,7 +53,7 @@ func ParseInfo(m map[string]string) (Info, error) {
 	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		return Info{}, err
 	}
-	info := Info{Pid: v.Pid, CgroupsPath: v.RuntimeSpec.Linux.CgroupsPath}
+	info := Info{Pid: v.Pid, CgroupsPath: v.RuntimeSpec.Linux.CgroupsPath, Image: v.Config.Image.Image}
 	switch {
 	case v.Privileged != nil:
 		info.Privileged = *v.Privileged

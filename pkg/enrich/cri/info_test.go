@@ -10,8 +10,8 @@ func TestParseInfo(t *testing.T) {
 		wantErr bool
 	}{
 		{"none", nil, Info{}, false},
-		{"containerd privileged", map[string]string{"info": `{"pid":4242,"config":{"linux":{"security_context":{"privileged":true}}},"runtimeSpec":{"linux":{"cgroupsPath":"/kubepods/besteffort/podx/abc"}}}`},
-			Info{Pid: 4242, Privileged: true, CgroupsPath: "/kubepods/besteffort/podx/abc"}, false},
+		{"containerd privileged", map[string]string{"info": `{"pid":4242,"config":{"image":{"image":"docker.io/vigil/app:1"},"linux":{"security_context":{"privileged":true}}},"runtimeSpec":{"linux":{"cgroupsPath":"/kubepods/besteffort/podx/abc"}}}`},
+			Info{Pid: 4242, Privileged: true, CgroupsPath: "/kubepods/besteffort/podx/abc", Image: "docker.io/vigil/app:1"}, false},
 		{"containerd unprivileged", map[string]string{"info": `{"pid":7,"config":{"linux":{"security_context":{"run_as_user":{"value":1000}}}}}`},
 			Info{Pid: 7}, false},
 		{"camel case", map[string]string{"info": `{"config":{"linux":{"securityContext":{"privileged":true}}}}`},

@@ -518,10 +518,11 @@ func (t *Table) onAccept(ev *event.Event, p *proc) {
 }
 
 // onSend handles sendto/sendmsg: an unconnected datagram socket's remote end
-// follows the destination address.
+// follows the destination address; a socket the table missed is described
+// from that address.
 func (t *Table) onSend(ev *event.Event, p *proc) {
 	a := &ev.Args
-	fd := t.lookupFD(p, a.Fd)
+	fd := t.socketFor(p, a.Fd, &a.Addr, ev.Ret >= 0)
 	ev.FD = fd
 	if fd == nil || ev.Ret < 0 || fd.Connected {
 		return

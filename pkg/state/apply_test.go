@@ -284,6 +284,10 @@ func TestApply(t *testing.T) {
 			if s.FD.NameChanged {
 				t.Fatal("same destination flagged as a name change")
 			}
+			u := h.apply(ev(event.TypeSendto, bashPID, initPID, 12, event.Args{Fd: 30, Addr: sa4("8.8.8.8", 53)}))
+			if u.FD == nil || u.FD.Type != event.FDIPv4 || FDName(u.FD) != "0.0.0.0:0->8.8.8.8:53" || h.tab.FD(bashPID, 30) != u.FD {
+				t.Fatalf("sendto on a missed socket = %+v", u.FD)
+			}
 		}},
 		{"IPv4-mapped connect on an IPv6 socket is IPv4", Options{}, func(t *testing.T, h *harness) {
 			h.apply(ev(event.TypeSocket, bashPID, initPID, 3, event.Args{Domain: event.AFInet6, SockType: sockStream | sockNonblock}))
@@ -373,6 +377,41 @@ func TestApply(t *testing.T) {
 			h.apply(ev(event.TypeOpen, bashPID, initPID, 5000, event.Args{Path: "/b"}))
 			if o.FD == nil || h.tab.FD(bashPID, 3) == nil || h.tab.FD(bashPID, 5000) != nil || h.tab.Stats().FDsDropped != 1 {
 				t.Fatalf("stats %+v", h.tab.Stats())
+			}
+		}},
+		{"an exec after a missed fork revives a reused pid", Options{ExitGrace: time.Second, ReapInterval: time.Second}, func(t *testing.T, h *harness) {
+			h.apply(ev(event.TypeFork, bashPID, initPID, 200, event.Args{}))
+			h.apply(ev(event.TypeProcExit, 200, bashPID, 0, event.Args{}))
+			e := h.apply(ev(event.TypeExecve, 200, bashPID, 0, event.Args{Path: "/bin/true"}))
+			if e.Proc.Exited {
+				t.Fatal("exec left the process exited")
+			}
+			h.now += int64(3 * time.Second)
+			h.apply(ev(event.TypeOpen, bashPID, initPID, 3, event.Args{Path: "/x"}))
+			if h.tab.Process(200) == nil || h.tab.Stats().Reaped != 0 {
+				t.Fatalf("revived process reaped: %+v", h.tab.Stats())
+			}
+		}},
+		{"a stale header-created entry is replaced by a new fork", Options{}, func(t *testing.T, h *harness) {
+			old := h.apply(ev(event.TypeOpen, 500, 0, 3, event.Args{Path: "/x"}))
+			h.now += int64(5 * time.Second)
+			f := h.apply(ev(event.TypeFork, bashPID, initPID, 500, event.Args{}))
+			p := h.tab.Process(500)
+			if p == old.Proc || p.Parent != f.Proc || p.Cwd != "/home/u" || p.StartTS != f.Timestamp {
+				t.Fatalf("fork did not replace the stale entry: %+v", p)
+			}
+		}},
+		{"contradictory parents never make a cycle", Options{}, func(t *testing.T, h *harness) {
+			h.apply(ev(event.TypeOpen, 5, 6, 3, event.Args{Path: "/x"}))
+			h.apply(ev(event.TypeOpen, 6, 5, 3, event.Args{Path: "/x"}))
+			h.apply(ev(event.TypeOpen, 5, 6, 3, event.Args{Path: "/x"}))
+			for _, pid := range []uint32{5, 6} {
+				n := 0
+				for a := h.tab.Process(pid); a != nil; a = a.Parent {
+					if n++; n > 3 {
+						t.Fatalf("cycle through %d", pid)
+					}
+				}
 			}
 		}},
 		{"unknown process is created from the header", Options{}, func(t *testing.T, h *harness) {

@@ -1,0 +1,378 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+)
+
+// Env is the environment compiled conditions run against. A condition is
+// compiled to an expr program over P: P(i) evaluates the ruleset's i-th leaf
+// check (a typed field comparison) on the current event, and the program
+// combines the results with and, or and not, short-circuiting as Falco does.
+type Env struct {
+	P func(int) bool
+}
+
+// macroUse is a macro reference replaced by the macro's tree; it keeps the
+// macro so that problems inside it are reported at the macro's position.
+type macroUse struct {
+	Name string
+	Body Expr
+	Pos  int
+	def  *macroDef
+}
+
+func (m *macroUse) Offset() int    { return m.Pos }
+func (m *macroUse) String() string { return "(" + m.Body.String() + ")" }
+
+// compileErr is a problem inside a rule's condition or a macro it uses.
+type compileErr struct {
+	def *macroDef // nil: the rule's own text
+	off int
+	msg string
+}
+
+type builder struct {
+	c        *collector
+	rs       *Ruleset
+	leaves   map[string]int
+	expanded map[string][]string
+	warned   map[string]bool
+	// cond and item are the rule being compiled.
+	cond *composed
+	item string
+}
+
+func (c *collector) compile() *Ruleset {
+	b := &builder{c: c, rs: &Ruleset{}, leaves: map[string]int{}, expanded: map[string][]string{}, warned: map[string]bool{}}
+
+	lists := make([]*listDef, 0, len(c.lists))
+	for _, l := range c.lists {
+		lists = append(lists, l)
+	}
+	sort.Slice(lists, func(i, j int) bool { return lists[i].order < lists[j].order })
+	for _, l := range lists {
+		var items []string
+		for _, it := range l.items {
+			if ref, ok := b.expanded[it]; ok {
+				items = append(items, ref...)
+				c.lists[it].used = true
+				continue
+			}
+			items = append(items, it)
+		}
+		b.expanded[l.name] = items
+	}
+
+	macros := make([]*macroDef, 0, len(c.macros))
+	for _, m := range c.macros {
+		macros = append(macros, m)
+	}
+	sort.Slice(macros, func(i, j int) bool { return macros[i].order < macros[j].order })
+	for _, m := range macros {
+		ast, err := ParseCondition(m.cond.text)
+		if err != nil {
+			se := err.(*SyntaxError)
+			c.errorf(m.cond.at(se.Offset), fmt.Sprintf("macro %q", m.name), "syntax error: %s", se.Msg)
+			m.bad = true
+			continue
+		}
+		m.ast = b.expandLists(ast)
+	}
+	for _, m := range macros {
+		if m.ast != nil {
+			markMacros(m.ast, c.macros)
+		}
+	}
+
+	rules := make([]*ruleDef, 0, len(c.rules))
+	for _, r := range c.rules {
+		rules = append(rules, r)
+	}
+	sort.Slice(rules, func(i, j int) bool { return rules[i].order < rules[j].order })
+	for _, r := range rules {
+		if rule := b.compileRule(r); rule != nil {
+			b.rs.all = append(b.rs.all, rule)
+			if rule.Enabled {
+				b.rs.rules = append(b.rs.rules, rule)
+				b.rs.types = b.rs.types.union(rule.types)
+			}
+		}
+	}
+
+	for _, m := range macros {
+		if !m.used {
+			c.warnf(m.pos, fmt.Sprintf("macro %q", m.name), "macro not referred to by any rule or macro")
+		}
+	}
+	for _, l := range lists {
+		if !l.used {
+			c.warnf(l.pos, fmt.Sprintf("list %q", l.name), "list not referred to by any rule, macro or list")
+		}
+	}
+	return b.rs
+}
+
+func markMacros(e Expr, macros map[string]*macroDef) {
+	walk(e, func(x Expr) {
+		if m, ok := x.(*MacroRef); ok {
+			if d := macros[m.Name]; d != nil {
+				d.used = true
+			}
+		}
+	})
+}
+
+func walk(e Expr, fn func(Expr)) {
+	fn(e)
+	switch n := e.(type) {
+	case *AndExpr:
+		for _, k := range n.Kids {
+			walk(k, fn)
+		}
+	case *OrExpr:
+		for _, k := range n.Kids {
+			walk(k, fn)
+		}
+	case *NotExpr:
+		walk(n.Kid, fn)
+	case *macroUse:
+		walk(n.Body, fn)
+	}
+}
+
+// expandLists replaces unquoted list-literal items that name a list with
+// the list's items.
+func (b *builder) expandLists(e Expr) Expr {
+	walk(e, func(x Expr) {
+		ce, ok := x.(*CheckExpr)
+		if !ok || !ce.IsList {
+			return
+		}
+		var out []Value
+		changed := false
+		for _, v := range ce.Values {
+			if items, ok := b.expanded[v.Text]; ok && !v.Quoted {
+				b.c.lists[v.Text].used = true
+				for _, it := range items {
+					out = append(out, listItemValue(it, v.Pos))
+				}
+				changed = true
+				continue
+			}
+			out = append(out, v)
+		}
+		if changed {
+			ce.Values = out
+		}
+	})
+	return e
+}
+
+// listItemValue turns a list item into a value: an item written with
+// quotes ('"10.0.0.0/8"') is a quoted string, as Falco's textual list
+// substitution makes it.
+func listItemValue(it string, pos int) Value {
+	if it != "" && (it[0] == '"' || it[0] == '\'') {
+		p := &parser{s: it}
+		if s, err := p.quoted(); err == nil && p.i == len(it) {
+			return Value{Text: s, Quoted: true, Pos: pos}
+		}
+	}
+	return Value{Text: it, Pos: pos}
+}
+
+// resolve replaces macro references by the macros' trees.
+func (b *builder) resolve(e Expr, def *macroDef, stack []string) (Expr, *compileErr) {
+	switch n := e.(type) {
+	case *AndExpr:
+		kids := make([]Expr, len(n.Kids))
+		for i, k := range n.Kids {
+			r, err := b.resolve(k, def, stack)
+			if err != nil {
+				return nil, err
+			}
+			kids[i] = r
+		}
+		return &AndExpr{Kids: kids, Pos: n.Pos}, nil
+	case *OrExpr:
+		kids := make([]Expr, len(n.Kids))
+		for i, k := range n.Kids {
+			r, err := b.resolve(k, def, stack)
+			if err != nil {
+				return nil, err
+			}
+			kids[i] = r
+		}
+		return &OrExpr{Kids: kids, Pos: n.Pos}, nil
+	case *NotExpr:
+		k, err := b.resolve(n.Kid, def, stack)
+		if err != nil {
+			return nil, err
+		}
+		return &NotExpr{Kid: k, Pos: n.Pos}, nil
+	case *MacroRef:
+		m := b.c.macros[n.Name]
+		if m == nil {
+			return nil, &compileErr{def: def, off: n.Pos, msg: fmt.Sprintf("undefined macro %q", n.Name)}
+		}
+		m.used = true
+		if m.bad {
+			return nil, &compileErr{def: def, off: n.Pos, msg: fmt.Sprintf("macro %q has errors", n.Name)}
+		}
+		for _, s := range stack {
+			if s == n.Name {
+				return nil, &compileErr{def: def, off: n.Pos, msg: fmt.Sprintf("macro %q refers to itself (%s)", n.Name, strings.Join(append(stack, n.Name), " -> "))}
+			}
+		}
+		body, err := b.resolve(m.ast, m, append(stack, n.Name))
+		if err != nil {
+			return nil, err
+		}
+		return &macroUse{Name: n.Name, Body: body, Pos: n.Pos, def: m}, nil
+	}
+	return e, nil
+}
+
+func (b *builder) compileRule(r *ruleDef) *Rule {
+	item := fmt.Sprintf("rule %q", r.name)
+	if r.source != "syscall" {
+		b.c.warnf(r.pos, item, "source %q is not supported by Vigil; rule skipped", r.source)
+		return nil
+	}
+	cond := r.cond
+	if len(r.exceptions) > 0 {
+		cond = composed{segs: append([]segment{}, r.cond.segs...)}
+		cond.text = "(" + r.cond.text + ")"
+		for i := range cond.segs {
+			cond.segs[i].start++
+		}
+		if ec := exceptionCondition(r.exceptions); ec != "" {
+			cond.segs = append(cond.segs, segment{start: len(cond.text), loc: textLoc{file: &srcFile{path: r.pos.File}, line: r.pos.Line, col: r.pos.Col}})
+			cond.text += ec
+		}
+	}
+	rule := &Rule{Name: r.name, Desc: r.desc, Priority: r.priority, Tags: r.tags, Source: r.source,
+		Enabled: r.enabled, Condition: cond.text, Output: r.output.text, Pos: r.pos}
+	if rule.Tags == nil {
+		rule.Tags = []string{}
+	}
+	ast, err := ParseCondition(cond.text)
+	if err != nil {
+		se := err.(*SyntaxError)
+		b.c.errorf(cond.at(se.Offset), item, "syntax error: %s", se.Msg)
+		return nil
+	}
+	ast = b.expandLists(ast)
+	b.cond, b.item = &cond, item
+	resolved, cerr := b.resolve(ast, nil, nil)
+	if cerr == nil {
+		var src strings.Builder
+		cerr = b.emit(resolved, nil, &src)
+		rule.ExprSource = src.String()
+	}
+	if cerr != nil {
+		pos, where := cond.at(cerr.off), item
+		if cerr.def != nil {
+			pos = cerr.def.cond.at(cerr.off)
+			where = fmt.Sprintf("macro %q (used by rule %q)", cerr.def.name, r.name)
+		}
+		if r.skipUnknown && strings.HasPrefix(cerr.msg, "unknown field") {
+			b.c.warnf(pos, where, "%s; rule skipped (skip-if-unknown-filter)", cerr.msg)
+			return nil
+		}
+		b.c.errorf(pos, where, "%s", cerr.msg)
+		return nil
+	}
+	prog, err := expr.Compile(rule.ExprSource, expr.Env(Env{}), expr.AsBool())
+	if err != nil {
+		b.c.errorf(r.pos, item, "compiling condition: %v", err)
+		return nil
+	}
+	rule.program = prog
+	rule.types = eventTypes(resolved, false)
+	if n := rule.types.count(); n == 0 {
+		b.c.warnf(r.pos, item, "rule matches no event type Vigil emits; it will never fire")
+	} else if n == allTypes().count() && r.warnEvttypes {
+		b.c.warnf(r.pos, item, "rule matches too many evt.type values; this has a significant performance penalty")
+	}
+	f, err := parseOutput(rule.Output)
+	if err != nil {
+		if pe, ok := err.(*posError); ok {
+			if r.skipUnknown && strings.HasPrefix(pe.msg, "unknown field") {
+				b.c.warnf(r.output.at(pe.off), item, "output: %s; rule skipped (skip-if-unknown-filter)", pe.msg)
+				return nil
+			}
+			b.c.errorf(r.output.at(pe.off), item, "output: %s", pe.msg)
+		} else {
+			b.c.errorf(r.pos, item, "output: %v", err)
+		}
+		return nil
+	}
+	rule.format = f
+	return rule
+}
+
+// emit writes the expr source of e; leaf checks become P(i) calls.
+func (b *builder) emit(e Expr, def *macroDef, sb *strings.Builder) *compileErr {
+	switch n := e.(type) {
+	case *AndExpr, *OrExpr:
+		kids, op := []Expr(nil), " && "
+		if a, ok := n.(*AndExpr); ok {
+			kids = a.Kids
+		} else {
+			kids, op = n.(*OrExpr).Kids, " || "
+		}
+		sb.WriteByte('(')
+		for i, k := range kids {
+			if i > 0 {
+				sb.WriteString(op)
+			}
+			if err := b.emit(k, def, sb); err != nil {
+				return err
+			}
+		}
+		sb.WriteByte(')')
+	case *NotExpr:
+		sb.WriteString("!(")
+		if err := b.emit(n.Kid, def, sb); err != nil {
+			return err
+		}
+		sb.WriteByte(')')
+	case *macroUse:
+		return b.emit(n.Body, n.def, sb)
+	case *CheckExpr:
+		key := n.String()
+		idx, ok := b.leaves[key]
+		if !ok {
+			p, err := compileCheck(n, func(name string, off int) {
+				k := fmt.Sprintf("%p/%d/%s", def, off, name)
+				if !b.warned[k] {
+					b.warned[k] = true
+					pos, where := b.cond.at(off), b.item
+					if def != nil {
+						pos, where = def.cond.at(off), fmt.Sprintf("macro %q", def.name)
+					}
+					b.c.warnf(pos, where, "unknown event type %q: Vigil does not emit it, the check never matches it", name)
+				}
+			})
+			if err != nil {
+				pe := err.(*posError)
+				return &compileErr{def: def, off: pe.off, msg: pe.msg}
+			}
+			idx = len(b.rs.preds)
+			b.rs.preds = append(b.rs.preds, p)
+			b.leaves[key] = idx
+		}
+		sb.WriteString("P(")
+		sb.WriteString(strconv.Itoa(idx))
+		sb.WriteByte(')')
+	default:
+		return &compileErr{def: def, off: e.Offset(), msg: fmt.Sprintf("unexpected %T", e)}
+	}
+	return nil
+}

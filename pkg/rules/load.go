@@ -1,0 +1,766 @@
+package rules
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vigilsec/vigil/pkg/alert"
+	"gopkg.in/yaml.v3"
+)
+
+// EngineVersion is the Falco rules-engine version whose language Vigil
+// implements; files whose required_engine_version is higher do not load.
+const EngineVersion = "0.57.0"
+
+// supportedPlugins are the Falco plugins whose fields Vigil provides itself.
+var supportedPlugins = map[string]bool{"container": true, "k8smeta": true}
+
+type listDef struct {
+	name  string
+	items []string
+	pos   Position
+	order int
+	used  bool
+}
+
+type macroDef struct {
+	name  string
+	cond  composed
+	pos   Position
+	order int
+	used  bool
+	ast   Expr
+	bad   bool
+}
+
+type excValue struct {
+	item   string
+	items  []string
+	isList bool
+}
+
+type exceptionDef struct {
+	name         string
+	fields       []string
+	fieldsIsList bool
+	comps        []string
+	compsIsList  bool
+	values       []excValueRow
+	pos          Position
+}
+
+type excValueRow struct {
+	vals []excValue
+	pos  Position
+}
+
+type ruleDef struct {
+	name         string
+	cond         composed
+	output       composed
+	desc         string
+	priority     alert.Priority
+	tags         []string
+	source       string
+	enabled      bool
+	warnEvttypes bool
+	skipUnknown  bool
+	exceptions   []*exceptionDef
+	pos          Position
+	order        int
+}
+
+// collector gathers the items of every file, applying appends and
+// overrides in load order.
+type collector struct {
+	lists    map[string]*listDef
+	macros   map[string]*macroDef
+	rules    map[string]*ruleDef
+	order    int
+	errs     []*Error
+	warnings []Warning
+}
+
+func (c *collector) errorf(pos Position, item, format string, args ...any) {
+	c.errs = append(c.errs, &Error{Pos: pos, Item: item, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *collector) warnf(pos Position, item, format string, args ...any) {
+	c.warnings = append(c.warnings, Warning{Pos: pos, Item: item, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Load reads rules files and directories in order (a directory's *.yaml and
+// *.yml files in name order), later items overriding earlier ones, and
+// compiles the result. The error, a *LoadError, lists every problem found;
+// warnings do not stop the load.
+func Load(paths ...string) (*Ruleset, []Warning, error) {
+	c := &collector{lists: map[string]*listDef{}, macros: map[string]*macroDef{}, rules: map[string]*ruleDef{}}
+	for _, p := range paths {
+		files, err := expandPath(p)
+		if err != nil {
+			c.errorf(Position{File: p}, "", "%v", err)
+			continue
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				c.errorf(Position{File: f}, "", "%v", err)
+				continue
+			}
+			c.readFile(f, data)
+		}
+	}
+	return c.finish()
+}
+
+// LoadBytes loads one rules document held in memory; name is used in
+// positions.
+func LoadBytes(name string, data []byte) (*Ruleset, []Warning, error) {
+	c := &collector{lists: map[string]*listDef{}, macros: map[string]*macroDef{}, rules: map[string]*ruleDef{}}
+	c.readFile(name, data)
+	return c.finish()
+}
+
+func (c *collector) finish() (*Ruleset, []Warning, error) {
+	var rs *Ruleset
+	if len(c.errs) == 0 {
+		rs = c.compile()
+	}
+	if len(c.errs) > 0 {
+		return nil, c.warnings, &LoadError{Errs: c.errs}
+	}
+	return rs, c.warnings, nil
+}
+
+func expandPath(p string) ([]string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			out = append(out, filepath.Join(p, n))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (c *collector) readFile(path string, data []byte) {
+	f := &srcFile{path: path, lines: strings.Split(string(data), "\n")}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		c.errorf(Position{File: path}, "", "invalid YAML: %v", err)
+		return
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return
+	}
+	if root.Kind != yaml.SequenceNode {
+		c.errorf(posOf(f, root), "", "rules file must be a sequence of items, got %s", kindName(root))
+		return
+	}
+	for _, item := range root.Content {
+		c.readItem(f, item)
+	}
+}
+
+func posOf(f *srcFile, n *yaml.Node) Position {
+	return Position{File: f.path, Line: n.Line, Col: n.Column}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a sequence"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		return "a scalar"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+// mapping is a YAML mapping with its keys in order.
+type mapping struct {
+	f    *srcFile
+	node *yaml.Node
+	keys []string
+	vals map[string]*yaml.Node
+	kpos map[string]*yaml.Node
+}
+
+func newMapping(f *srcFile, n *yaml.Node) *mapping {
+	m := &mapping{f: f, node: n, vals: map[string]*yaml.Node{}, kpos: map[string]*yaml.Node{}}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		if _, dup := m.vals[k]; !dup {
+			m.keys = append(m.keys, k)
+		}
+		m.vals[k] = n.Content[i+1]
+		m.kpos[k] = n.Content[i]
+	}
+	return m
+}
+
+func (m *mapping) has(k string) bool { _, ok := m.vals[k]; return ok }
+
+// str decodes a non-empty scalar.
+func (c *collector) str(m *mapping, item, key string) (string, *yaml.Node, bool) {
+	n, ok := m.vals[key]
+	if !ok {
+		return "", nil, false
+	}
+	if n.Kind != yaml.ScalarNode {
+		c.errorf(posOf(m.f, n), item, "value of %q must be a scalar, got %s", key, kindName(n))
+		return "", n, false
+	}
+	if n.Tag == "!!null" || n.Value == "" {
+		c.errorf(posOf(m.f, n), item, "value of %q is empty", key)
+		return "", n, false
+	}
+	return n.Value, n, true
+}
+
+func (c *collector) boolean(m *mapping, item, key string, dflt bool) bool {
+	n, ok := m.vals[key]
+	if !ok {
+		return dflt
+	}
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		c.errorf(posOf(m.f, n), item, "value of %q must be true or false", key)
+		return dflt
+	}
+	return b
+}
+
+func (c *collector) strList(m *mapping, item, key string) ([]string, bool) {
+	n, ok := m.vals[key]
+	if !ok {
+		return nil, false
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return []string{}, true
+	}
+	if n.Kind != yaml.SequenceNode {
+		c.errorf(posOf(m.f, n), item, "value of %q must be a sequence, got %s", key, kindName(n))
+		return nil, false
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, e := range n.Content {
+		if e.Kind != yaml.ScalarNode {
+			c.errorf(posOf(m.f, e), item, "items of %q must be scalars, got %s", key, kindName(e))
+			return nil, false
+		}
+		out = append(out, e.Value)
+	}
+	return out, true
+}
+
+func (c *collector) checkKeys(m *mapping, item string, allowed ...string) {
+	ok := map[string]bool{}
+	for _, a := range allowed {
+		ok[a] = true
+	}
+	for _, k := range m.keys {
+		if !ok[k] {
+			c.warnf(posOf(m.f, m.kpos[k]), item, "unknown key %q", k)
+		}
+	}
+}
+
+// overrides decodes the override mapping: key → append or replace.
+func (c *collector) overrides(m *mapping, item string, appendable, replaceable map[string]bool) (app, repl map[string]bool, ok bool) {
+	n, has := m.vals["override"]
+	if !has {
+		return nil, nil, true
+	}
+	if n.Kind != yaml.MappingNode {
+		c.errorf(posOf(m.f, n), item, "value of \"override\" must be a mapping")
+		return nil, nil, false
+	}
+	app, repl = map[string]bool{}, map[string]bool{}
+	om := newMapping(m.f, n)
+	ok = true
+	for _, k := range om.keys {
+		v := om.vals[k]
+		switch v.Value {
+		case "append":
+			if !appendable[k] {
+				c.errorf(posOf(m.f, v), item, "key %q cannot be appended to", k)
+				ok = false
+			}
+			app[k] = true
+		case "replace":
+			if !replaceable[k] {
+				c.errorf(posOf(m.f, v), item, "key %q cannot be replaced", k)
+				ok = false
+			}
+			repl[k] = true
+		default:
+			c.errorf(posOf(m.f, v), item, "override of %q must be append or replace, got %q", k, v.Value)
+			ok = false
+		}
+		if !m.has(k) {
+			c.errorf(posOf(m.f, om.kpos[k]), item, "an override for %q was specified but %q is not defined", k, k)
+			ok = false
+		}
+	}
+	for _, k := range m.keys {
+		if (appendable[k] || replaceable[k]) && !app[k] && !repl[k] {
+			c.errorf(posOf(m.f, m.kpos[k]), item, "unexpected key %q: no corresponding entry under \"override\" is defined", k)
+			ok = false
+		}
+	}
+	return app, repl, ok
+}
+
+func set(keys ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+var (
+	ruleKeys = []string{"rule", "condition", "output", "desc", "priority", "tags", "enabled", "source",
+		"exceptions", "warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration", "append", "override"}
+	ruleAppendable  = set("condition", "output", "desc", "tags", "exceptions")
+	ruleReplaceable = set("condition", "output", "desc", "priority", "tags", "exceptions", "enabled", "warn_evttypes", "skip-if-unknown-filter")
+)
+
+func (c *collector) readItem(f *srcFile, n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		c.errorf(posOf(f, n), "", "each item must be a mapping, got %s", kindName(n))
+		return
+	}
+	m := newMapping(f, n)
+	switch {
+	case m.has("required_engine_version"):
+		c.readEngineVersion(m)
+	case m.has("required_plugin_versions"):
+		c.readPluginVersions(m)
+	case m.has("list"):
+		c.readList(m)
+	case m.has("macro"):
+		c.readMacro(m)
+	case m.has("rule"):
+		c.readRule(m)
+	default:
+		key := ""
+		if len(m.keys) > 0 {
+			key = m.keys[0]
+		}
+		c.errorf(posOf(f, n), "", "unknown item %q: expected rule, macro, list, required_engine_version or required_plugin_versions", key)
+	}
+}
+
+func (c *collector) readEngineVersion(m *mapping) {
+	n := m.vals["required_engine_version"]
+	c.checkKeys(m, "required_engine_version", "required_engine_version")
+	if n.Kind != yaml.ScalarNode {
+		c.errorf(posOf(m.f, n), "", "required_engine_version must be a scalar")
+		return
+	}
+	want, ok := parseVersion(n.Value)
+	if !ok {
+		c.errorf(posOf(m.f, n), "", "cannot parse engine version %q: want x.y.z or an integer", n.Value)
+		return
+	}
+	have, _ := parseVersion(EngineVersion)
+	if compareVersions(want, have) > 0 {
+		c.errorf(posOf(m.f, n), "", "rules require engine version %s, Vigil implements %s", n.Value, EngineVersion)
+	}
+}
+
+// parseVersion parses "x.y.z" or a bare integer n (which Falco reads as
+// 0.n.0).
+func parseVersion(s string) ([3]int, bool) {
+	var v [3]int
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 0 {
+			return v, false
+		}
+		v[1] = n
+		return v, true
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return v, false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return v, false
+		}
+		v[i] = n
+	}
+	return v, true
+}
+
+func compareVersions(a, b [3]int) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+func (c *collector) readPluginVersions(m *mapping) {
+	n := m.vals["required_plugin_versions"]
+	c.checkKeys(m, "required_plugin_versions", "required_plugin_versions")
+	if n.Kind != yaml.SequenceNode {
+		c.errorf(posOf(m.f, n), "", "required_plugin_versions must be a sequence")
+		return
+	}
+	for _, p := range n.Content {
+		if p.Kind != yaml.MappingNode {
+			c.errorf(posOf(m.f, p), "", "each required plugin must be a mapping")
+			continue
+		}
+		pm := newMapping(m.f, p)
+		name, _, ok := c.str(pm, "required_plugin_versions", "name")
+		if !ok {
+			if !pm.has("name") {
+				c.errorf(posOf(m.f, p), "", "required plugin has no name")
+			}
+			continue
+		}
+		if _, _, ok := c.str(pm, "required_plugin_versions", "version"); !ok && !pm.has("version") {
+			c.errorf(posOf(m.f, p), "", "required plugin %q has no version", name)
+		}
+		if !supportedPlugins[name] {
+			c.warnf(posOf(m.f, p), "", "plugin %q is not available in Vigil; rules using its fields will not load", name)
+		}
+	}
+}
+
+func (c *collector) readList(m *mapping) {
+	name, _, ok := c.str(m, "list", "list")
+	if !ok {
+		return
+	}
+	item := fmt.Sprintf("list %q", name)
+	c.checkKeys(m, item, "list", "items", "append", "override")
+	if !isBareStr(name) {
+		c.errorf(posOf(m.f, m.node), item, "invalid list name")
+		return
+	}
+	items, ok := c.strList(m, item, "items")
+	if !ok {
+		if !m.has("items") {
+			c.errorf(posOf(m.f, m.node), item, "list has no items")
+		}
+		return
+	}
+	appendFlag := c.boolean(m, item, "append", false)
+	if appendFlag {
+		c.warnf(posOf(m.f, m.node), item, "the append key is deprecated, use override")
+	}
+	app, _, ok := c.overrides(m, item, set("items"), set("items"))
+	if !ok {
+		return
+	}
+	if appendFlag && m.has("override") {
+		c.errorf(posOf(m.f, m.node), item, "keys append and override cannot be used together")
+		return
+	}
+	pos := posOf(m.f, m.node)
+	if appendFlag || app["items"] {
+		l, ok := c.lists[name]
+		if !ok {
+			c.errorf(pos, item, "list has 'append' key or an append override but no list by that name already exists")
+			return
+		}
+		l.items = append(l.items, items...)
+		return
+	}
+	if l, ok := c.lists[name]; ok {
+		l.items, l.pos = items, pos
+		return
+	}
+	c.order++
+	c.lists[name] = &listDef{name: name, items: items, pos: pos, order: c.order}
+}
+
+func (c *collector) readMacro(m *mapping) {
+	name, _, ok := c.str(m, "macro", "macro")
+	if !ok {
+		return
+	}
+	item := fmt.Sprintf("macro %q", name)
+	c.checkKeys(m, item, "macro", "condition", "append", "override")
+	if !isIdentifier(name) {
+		c.errorf(posOf(m.f, m.node), item, "invalid macro name: want [a-zA-Z][a-zA-Z0-9_]*")
+		return
+	}
+	cond, cn, ok := c.str(m, item, "condition")
+	if !ok {
+		if !m.has("condition") {
+			c.errorf(posOf(m.f, m.node), item, "macro has no condition")
+		}
+		return
+	}
+	appendFlag := c.boolean(m, item, "append", false)
+	if appendFlag {
+		c.warnf(posOf(m.f, m.node), item, "the append key is deprecated, use override")
+	}
+	app, _, ok := c.overrides(m, item, set("condition"), set("condition"))
+	if !ok {
+		return
+	}
+	if appendFlag && m.has("override") {
+		c.errorf(posOf(m.f, m.node), item, "keys append and override cannot be used together")
+		return
+	}
+	pos := posOf(m.f, m.node)
+	if appendFlag || app["condition"] {
+		d, ok := c.macros[name]
+		if !ok {
+			c.errorf(pos, item, "macro has 'append' key or an append override but no macro by that name already exists")
+			return
+		}
+		d.cond.add(" ", cond, locOf(m.f, cn))
+		return
+	}
+	d := &macroDef{name: name, pos: pos}
+	d.cond.add(" ", cond, locOf(m.f, cn))
+	if old, ok := c.macros[name]; ok {
+		d.order = old.order
+	} else {
+		c.order++
+		d.order = c.order
+	}
+	c.macros[name] = d
+}
+
+func isIdentifier(s string) bool {
+	if s == "" || !isIdentStart(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isIdentChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *collector) readRule(m *mapping) {
+	name, _, ok := c.str(m, "rule", "rule")
+	if !ok {
+		return
+	}
+	item := fmt.Sprintf("rule %q", name)
+	c.checkKeys(m, item, ruleKeys...)
+	pos := posOf(m.f, m.node)
+	appendFlag := c.boolean(m, item, "append", false)
+	if appendFlag {
+		c.warnf(pos, item, "the append key is deprecated, use override")
+	}
+	app, repl, ok := c.overrides(m, item, ruleAppendable, ruleReplaceable)
+	if !ok {
+		return
+	}
+	if appendFlag && m.has("override") {
+		c.errorf(pos, item, "keys append and override cannot be used together")
+		return
+	}
+	if m.has("override") || appendFlag {
+		r, ok := c.rules[name]
+		if !ok {
+			c.errorf(pos, item, "rule has 'append' key or an override but no rule by that name already exists")
+			return
+		}
+		if appendFlag {
+			app = map[string]bool{}
+			for _, k := range []string{"condition", "exceptions"} {
+				if m.has(k) {
+					app[k] = true
+				}
+			}
+			for _, k := range m.keys {
+				if k != "rule" && k != "append" && !app[k] {
+					c.errorf(posOf(m.f, m.kpos[k]), item, "key %q cannot be appended with append: true (only condition and exceptions)", k)
+				}
+			}
+		}
+		c.updateRule(m, item, r, app, true)
+		c.updateRule(m, item, r, repl, false)
+		return
+	}
+	// An item with only `enabled` toggles an earlier rule.
+	if !m.has("condition") && !m.has("output") && !m.has("desc") && !m.has("priority") {
+		r, ok := c.rules[name]
+		if !ok {
+			c.errorf(pos, item, "rule has no condition, output, desc or priority, and no rule by that name already exists to enable or disable")
+			return
+		}
+		if !m.has("enabled") {
+			c.errorf(pos, item, "rule has no condition, output, desc, priority or enabled")
+			return
+		}
+		r.enabled = c.boolean(m, item, "enabled", r.enabled)
+		return
+	}
+	r := &ruleDef{name: name, pos: pos, enabled: true, warnEvttypes: true, source: "syscall"}
+	for _, k := range []string{"condition", "output", "desc", "priority"} {
+		if !m.has(k) {
+			c.errorf(pos, item, "rule has no %q", k)
+		}
+	}
+	if cond, cn, ok := c.str(m, item, "condition"); ok {
+		r.cond.add(" ", cond, locOf(m.f, cn))
+	}
+	if out, on, ok := c.str(m, item, "output"); ok {
+		r.output.add(" ", strings.TrimSpace(out), locOf(m.f, on))
+	}
+	if d, _, ok := c.str(m, item, "desc"); ok {
+		r.desc = d
+	}
+	if p, pn, ok := c.str(m, item, "priority"); ok {
+		pr, err := alert.ParsePriority(p)
+		if err != nil {
+			c.errorf(posOf(m.f, pn), item, "%v", err)
+		}
+		r.priority = pr
+	}
+	if s, _, ok := c.str(m, item, "source"); ok {
+		r.source = s
+	}
+	r.enabled = c.boolean(m, item, "enabled", true)
+	r.warnEvttypes = c.boolean(m, item, "warn_evttypes", true)
+	r.skipUnknown = c.boolean(m, item, "skip-if-unknown-filter", false)
+	c.boolean(m, item, "capture", false)
+	if tags, ok := c.strList(m, item, "tags"); ok {
+		r.tags = normTags(tags)
+	}
+	r.exceptions = c.readExceptions(m, item, false)
+	if old, ok := c.rules[name]; ok {
+		r.order = old.order
+	} else {
+		c.order++
+		r.order = c.order
+	}
+	c.rules[name] = r
+}
+
+// normTags sorts and deduplicates tags, as Falco keeps them in a set.
+func normTags(tags []string) []string {
+	out := append([]string{}, tags...)
+	sort.Strings(out)
+	j := 0
+	for i, t := range out {
+		if i == 0 || t != out[j-1] {
+			out[j] = t
+			j++
+		}
+	}
+	return out[:j]
+}
+
+// updateRule applies the keys of an override (or append) item to r.
+func (c *collector) updateRule(m *mapping, item string, r *ruleDef, keys map[string]bool, appending bool) {
+	if keys["condition"] {
+		if cond, cn, ok := c.str(m, item, "condition"); ok {
+			if appending {
+				r.cond.add(" ", cond, locOf(m.f, cn))
+			} else {
+				r.cond = composed{}
+				r.cond.add(" ", cond, locOf(m.f, cn))
+			}
+		}
+	}
+	if keys["output"] {
+		if out, on, ok := c.str(m, item, "output"); ok {
+			if !appending {
+				r.output = composed{}
+			}
+			r.output.add(" ", strings.TrimSpace(out), locOf(m.f, on))
+		}
+	}
+	if keys["desc"] {
+		if d, _, ok := c.str(m, item, "desc"); ok {
+			if appending {
+				r.desc += " " + d
+			} else {
+				r.desc = d
+			}
+		}
+	}
+	if keys["tags"] {
+		if tags, ok := c.strList(m, item, "tags"); ok {
+			if appending {
+				tags = append(tags, r.tags...)
+			}
+			r.tags = normTags(tags)
+		}
+	}
+	if keys["priority"] {
+		if p, pn, ok := c.str(m, item, "priority"); ok {
+			pr, err := alert.ParsePriority(p)
+			if err != nil {
+				c.errorf(posOf(m.f, pn), item, "%v", err)
+			}
+			r.priority = pr
+		}
+	}
+	if keys["enabled"] {
+		r.enabled = c.boolean(m, item, "enabled", r.enabled)
+	}
+	if keys["warn_evttypes"] {
+		r.warnEvttypes = c.boolean(m, item, "warn_evttypes", r.warnEvttypes)
+	}
+	if keys["skip-if-unknown-filter"] {
+		r.skipUnknown = c.boolean(m, item, "skip-if-unknown-filter", r.skipUnknown)
+	}
+	if keys["exceptions"] {
+		exs := c.readExceptions(m, item, appending)
+		if !appending {
+			r.exceptions = exs
+			return
+		}
+		for _, ex := range exs {
+			var old *exceptionDef
+			for _, o := range r.exceptions {
+				if o.name == ex.name {
+					old = o
+				}
+			}
+			if old == nil {
+				if len(ex.fields) == 0 {
+					c.errorf(ex.pos, item, "exception %q appended to a rule that has no such exception needs fields", ex.name)
+					continue
+				}
+				r.exceptions = append(r.exceptions, ex)
+				continue
+			}
+			old.values = append(old.values, ex.values...)
+		}
+	}
+}

@@ -18,4 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 go mod download
+# Chart tests (test/deploy): helm and kubeconform as Go tools in GOPATH/bin,
+# and the modules that ship the Kubernetes OpenAPI spec and the
+# prometheus-operator CRDs, from which the tests generate kubeconform's
+# schemas offline.
+gobin="$(go env GOPATH)/bin"
+[ -x "$gobin/helm" ] || go install helm.sh/helm/v3/cmd/helm@v3.22.0
+[ -x "$gobin/kubeconform" ] || go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+go mod download k8s.io/kubernetes@v1.37.2 github.com/prometheus-operator/prometheus-operator@v0.85.0
 echo "deps: ok"

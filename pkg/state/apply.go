@@ -42,9 +42,9 @@ func (t *Table) Apply(ev *event.Event) {
 		a.ResolvedPath = t.resolveAt(p, a.DirFd, a.Path, a.Flags&atEmptyPath != 0)
 		t.onExec(ev, p)
 	case event.TypeProcExit:
-		if ev.Tid == 0 || ev.Tid == ev.Pid {
-			t.markExited(p, ev.Timestamp)
-		}
+		// The probe emits procexit once per thread group, from whichever
+		// thread exits last, so its Tid need not be the Pid.
+		t.markExited(p, ev.Timestamp)
 	case event.TypeOpen, event.TypeCreat:
 		a.ResolvedPath = resolve(p.Cwd, a.Path)
 		t.onOpen(ev, p)
@@ -234,10 +234,14 @@ func (t *Table) onClone(ev *event.Event, p *proc) {
 	c.Pid = child
 	c.Exited = false
 	c.StartTS = ev.Timestamp
+	// Ret is the child's pid in the caller's namespace when the record
+	// comes from the syscall; the sched_process_fork record has the global
+	// pid in both.
 	c.VPid = 0
-	if ev.Args.TargetPid > 0 && ev.Ret > 0 {
+	switch {
+	case ev.Ret > 0 && uint32(ev.Ret) != child:
 		c.VPid = uint32(ev.Ret)
-	} else if p.VPid == p.Pid {
+	case p.VPid == p.Pid:
 		c.VPid = child
 	}
 	c.lastSeen = ev.Timestamp

@@ -142,6 +142,19 @@ func TestApply(t *testing.T) {
 				t.Fatalf("session leader = %+v", SessionLeader(e.Proc))
 			}
 		}},
+		{"the child's vpid", Options{}, func(t *testing.T, h *harness) {
+			if err := h.tab.Seed(&Snapshot{Processes: []ProcessSnapshot{{Pid: 700, PPid: initPID, VPid: 7, Name: "app"}}}); err != nil {
+				t.Fatal(err)
+			}
+			h.apply(ev(event.TypeClone, 700, initPID, 8, event.Args{TargetPid: 701}))
+			h.apply(ev(event.TypeClone, 700, initPID, 702, event.Args{TargetPid: 702}))
+			h.apply(ev(event.TypeFork, bashPID, initPID, 703, event.Args{TargetPid: 703}))
+			for pid, want := range map[uint32]uint32{701: 8, 702: 0, 703: 703} {
+				if got := h.tab.Process(pid).VPid; got != want {
+					t.Errorf("vpid of %d = %d, want %d", pid, got, want)
+				}
+			}
+		}},
 		{"CLONE_THREAD makes no process, CLONE_PARENT makes a sibling", Options{}, func(t *testing.T, h *harness) {
 			h.apply(ev(event.TypeClone, bashPID, initPID, 101, event.Args{Flags: cloneThread | 0x100}))
 			if h.tab.Process(101) != nil {
@@ -335,13 +348,13 @@ func TestApply(t *testing.T) {
 		{"reaping keeps ancestry during the grace period", Options{ExitGrace: 10 * time.Second, ReapInterval: time.Second}, func(t *testing.T, h *harness) {
 			h.apply(ev(event.TypeFork, bashPID, initPID, 200, event.Args{}))
 			h.apply(ev(event.TypeFork, 200, bashPID, 300, event.Args{}))
-			thread := ev(event.TypeProcExit, 200, bashPID, 0, event.Args{})
-			thread.Tid = 201
-			h.apply(thread)
-			if h.tab.Process(200).Exited {
-				t.Fatal("a thread's exit ended the process")
+			// The group's last thread need not be its leader.
+			exit := ev(event.TypeProcExit, 200, bashPID, 0, event.Args{ExitCode: 0})
+			exit.Tid = 201
+			h.apply(exit)
+			if !h.tab.Process(200).Exited {
+				t.Fatal("procexit from a non-leader thread did not end the process")
 			}
-			h.apply(ev(event.TypeProcExit, 200, bashPID, 0, event.Args{ExitCode: 0}))
 			h.now += int64(5 * time.Second)
 			// The kernel reparented 300 to init; within the grace period the
 			// ancestry still goes through the exited 200.

@@ -16,6 +16,27 @@
 // that holds an event while later events are applied must copy what it needs.
 // Users is the exception: it is safe for concurrent use.
 //
+// What Apply expects of events (the decoder's contract):
+//   - Timestamps are Unix ns; reaping runs on event time, so replaying a
+//     capture (Seed, then Apply of the same events) gives the same views.
+//   - fork/vfork/clone/clone3 are the parent's records with the child's
+//     global pid in Args.TargetPid (else Ret) and the clone flags in
+//     Args.Flags: a clone with CLONE_THREAD makes no process, so a thread
+//     creation recorded without its flags would be taken for a process. The
+//     child's own events may come first; it is then created from its header
+//     and the later clone record does not overwrite it.
+//   - execve/execveat are recorded after the exec (Comm is the new comm,
+//     Ret 0) with Argv, ExePath and the exe flags; proc.name is the comm.
+//   - procexit ends the whole thread group (any Tid).
+//   - symlinkat's link path is Path2 with its dirfd in DirFd2; linkat and
+//     renameat* use DirFd/Path and DirFd2/Path2.
+//   - connect, accept, sendto and sendmsg may carry the socket's own
+//     address in Args.LocalAddr; without it the local end stays unknown
+//     (printed 0.0.0.0:0 in fd.name) unless a bind set it.
+//   - Header credentials (EUID, EGID, LoginUID, CapEffective, TTY,
+//     CgroupID) refresh the process on every event. The session id is not
+//     in the header: a child keeps its parent's, setsid is not seen.
+//
 // Memory is bounded: exited processes stay for a grace period, so that the
 // ancestry of their children stays complete, and are then reaped; the table
 // has a maximum size (oldest exited, then least recently seen processes are

@@ -7,6 +7,4 @@ func init() {
 	notYet("rules validate", "check rules files and print every error", "the rule engine")
 	notYet("rules list", "list the rules of rules files", "the rule engine")
 	notYet("fields", "list every supported rule field", "the rule engine")
-	notYet("capture", "record kernel events to a capture file", "kernel capture")
-	notYet("replay", "replay a capture file offline", "kernel capture")
 }

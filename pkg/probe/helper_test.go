@@ -75,13 +75,15 @@ type session struct {
 	mu     sync.Mutex
 	events []event.Event
 	raw    [][]byte
+	// bootOffset is the boot-to-wall offset the session decodes with.
+	bootOffset int64
 }
 
 func startSession(t testing.TB, p *Probe) *session {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{t: t, cancel: cancel, done: make(chan error, 1)}
-	dec := event.NewDecoder(p.SyscallTable(), event.BootOffset())
+	s := &session{t: t, cancel: cancel, done: make(chan error, 1), bootOffset: event.BootOffset()}
+	dec := event.NewDecoder(p.SyscallTable(), s.bootOffset)
 	go func() {
 		s.done <- p.Run(ctx, func(rec []byte) {
 			var ev event.Event

@@ -52,7 +52,17 @@ func run(t *testing.T, name string, args ...string) string {
 }
 
 func runErr(name string, args ...string) (string, error) {
+	return runIn("", nil, name, args...)
+}
+
+// runIn runs a program in dir with extra environment variables and returns
+// its combined output.
+func runIn(dir string, env []string, name string, args ...string) (string, error) {
 	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

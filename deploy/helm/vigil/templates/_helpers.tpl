@@ -48,7 +48,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/*
 The agent's config.yaml: what the chart owns (rules files, metrics port,
-host paths, tenancy, NATS) with .Values.config merged over it.
+cgroup and runtime socket paths, tenancy, NATS) with .Values.config merged
+over it.
 */}}
 {{- define "vigil.config" -}}
 {{- $rulesFiles := list }}
@@ -68,7 +69,6 @@ host paths, tenancy, NATS) with .Values.config merged over it.
 {{- $base := dict
   "rules" (dict "files" $rulesFiles "watch" true)
   "metrics" (dict "enabled" true "listen_address" (printf ":%d" (int .Values.metrics.port)))
-  "state" (dict "proc_root" "/host/proc" "host_root" "/host")
   "enrich" (dict
     "cgroup_root" "/host/sys/fs/cgroup"
     "cri_sockets" $sockets
@@ -84,9 +84,6 @@ host paths, tenancy, NATS) with .Values.config merged over it.
   "user" .Values.nats.user
   "jetstream" (dict "enabled" .Values.nats.jetstream.enabled "stream" .Values.nats.jetstream.stream)
   "route" (dict "min_priority" .Values.nats.minPriority) }}
-{{- if .Values.nats.passwordSecret }}
-{{- $_ := set $nats "password_env" "VIGIL_NATS_PASSWORD" }}
-{{- end }}
 {{- $_ := set $base "outputs" (dict "nats" $nats) }}
 {{- end }}
 {{- toYaml (mergeOverwrite $base (deepCopy .Values.config)) }}

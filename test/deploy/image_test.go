@@ -1,0 +1,75 @@
+package deploy
+
+import (
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// No container builder runs in CI, so the image is checked in two halves:
+// the Dockerfile's shape, and the binary its build command produces.
+
+func TestDockerfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(data)
+	froms := regexp.MustCompile(`(?m)^FROM\s+(.*)$`).FindAllStringSubmatch(df, -1)
+	if len(froms) < 2 {
+		t.Fatalf("want a multi-stage build, got %d stages", len(froms))
+	}
+	final := froms[len(froms)-1][1]
+	if !strings.HasPrefix(final, "gcr.io/distroless/static") && final != "scratch" {
+		t.Errorf("final stage %q: want distroless/static or scratch", final)
+	}
+	for _, want := range []string{
+		"CGO_ENABLED=0",          // static binary
+		"-trimpath",              // reproducible paths
+		"./cmd/vigil",            // the agent
+		"rules/vigil_rules.yaml", // default rules shipped in the image
+		"ENTRYPOINT [\"/usr/bin/vigil\"]",
+	} {
+		if !strings.Contains(df, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^USER\s+[1-9][0-9]*`).MatchString(df) {
+		t.Error("Dockerfile does not default to a non-root user")
+	}
+}
+
+// TestStaticBinary builds the agent the way the Dockerfile does and checks
+// that the result has no dynamic loader and no shared libraries, so it runs
+// on distroless/static.
+func TestStaticBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the agent")
+	}
+	gobin := requireBinary(t, "go")
+	out := filepath.Join(t.TempDir(), "vigil")
+	abs, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdOut, err := runIn(abs, []string{"CGO_ENABLED=0"}, gobin, "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/vigil")
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, cmdOut)
+	}
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("binary has a %v program header: not static", p.Type)
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Errorf("binary needs shared libraries %v", libs)
+	}
+}

@@ -26,7 +26,7 @@ if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/etcd" ]; then
 fi
 mkdir -p "$OUT" "$CACHE/src"
 export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
-build() { nice -n 19 go build -trimpath -ldflags='-s -w' "$@"; }
+build() { nice -n 19 go build -trimpath "$@"; }
 
 if [ ! -x "$OUT/kube-apiserver" ]; then
   src="$CACHE/src/kube-$KUBE_VERSION"
@@ -53,7 +53,10 @@ import _ "k8s.io/kubernetes/cmd/kube-apiserver"
 GO
   go mod tidy >/dev/null 2>&1 || true
   go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" >/dev/null
-  build -o "$OUT/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+  minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+  v=k8s.io/component-base/version
+  build -ldflags="-s -w -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
+    -o "$OUT/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
   mv "$OUT/kube-apiserver.tmp" "$OUT/kube-apiserver"
 fi
 
@@ -81,7 +84,7 @@ import (
 func main() { etcdmain.Main(os.Args) }
 GO
   go mod tidy >/dev/null
-  build -o "$OUT/etcd.tmp" .
+  build -ldflags='-s -w' -o "$OUT/etcd.tmp" .
   mv "$OUT/etcd.tmp" "$OUT/etcd"
 fi
 echo "$OUT"

@@ -66,7 +66,7 @@ func (d *Daemon) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			CgroupParent: spec.CgroupParent(),
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-				Privileged: spec.Privileged,
+				Privileged:       spec.Privileged,
 				NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
 			},
 		},

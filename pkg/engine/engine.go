@@ -121,10 +121,15 @@ func (e *Engine) Process(ev *event.Event, emit func(*alert.Alert)) {
 	if ev.Type >= event.NumTypes {
 		return
 	}
-	for _, i := range st.byType[ev.Type] {
+	cands := st.byType[ev.Type]
+	if len(cands) == 0 {
+		return
+	}
+	e.eval.Begin(st.rs, ev)
+	for _, i := range cands {
 		r := st.rules[i]
 		st.evaluated[i].Add(1)
-		ok, err := e.eval.Match(st.rs, r, ev)
+		ok, err := e.eval.Match(r)
 		if err != nil {
 			e.errors.Add(1)
 			continue

@@ -12,7 +12,8 @@ import (
 // Env is the environment compiled conditions run against. A condition is
 // compiled to an expr program over P: P(i) evaluates the ruleset's i-th leaf
 // check (a typed field comparison) on the current event, and the program
-// combines the results with and, or and not, short-circuiting as Falco does.
+// combines the results with and, or and not, short-circuiting as Falco does
+// ("let p = P; p(0) && !(p(1) || p(2))").
 type Env struct {
 	P func(int) bool
 }
@@ -272,6 +273,9 @@ func (b *builder) compileRule(r *ruleDef) *Rule {
 	resolved, cerr := b.resolve(ast, nil, nil)
 	if cerr == nil {
 		var src strings.Builder
+		// P is bound to a variable once so each leaf call is a cheap
+		// variable load rather than a field fetch from the environment.
+		src.WriteString("let p = P; ")
 		cerr = b.emit(resolved, nil, &src)
 		rule.ExprSource = src.String()
 	}
@@ -368,7 +372,7 @@ func (b *builder) emit(e Expr, def *macroDef, sb *strings.Builder) *compileErr {
 			b.rs.preds = append(b.rs.preds, p)
 			b.leaves[key] = idx
 		}
-		sb.WriteString("P(")
+		sb.WriteString("p(")
 		sb.WriteString(strconv.Itoa(idx))
 		sb.WriteByte(')')
 	default:

@@ -24,23 +24,50 @@ type Evaluator struct {
 	env   Env
 	vm    vm.VM
 	preds []pred
+	// memo caches leaf results for the current event: rules share leaves
+	// (macros), and each is evaluated once per event.
+	stamp []uint32
+	res   []bool
+	gen   uint32
+	rs    *Ruleset
 }
 
 // NewEvaluator returns an Evaluator.
 func NewEvaluator(o EvalOptions) *Evaluator {
 	e := &Evaluator{ctx: Ctx{Hostname: o.Hostname, UserName: o.UserName, GroupName: o.GroupName, buf: make([]byte, 0, 4096)}}
 	e.env.P = func(i int) bool {
+		if e.stamp[i] == e.gen {
+			return e.res[i]
+		}
 		e.ctx.buf = e.ctx.buf[:0]
-		return e.preds[i](&e.ctx)
+		r := e.preds[i](&e.ctx)
+		e.stamp[i], e.res[i] = e.gen, r
+		return r
 	}
 	return e
 }
 
-// Match reports whether rule r of rs matches ev. The caller checks the
-// event type first (r.MatchesType); Match evaluates the whole condition.
-func (e *Evaluator) Match(rs *Ruleset, r *Rule, ev *event.Event) (bool, error) {
+// Begin starts the evaluation of ev against rules of rs; Match then runs
+// rules on it. Call Begin for every event, even when the *Event is reused.
+func (e *Evaluator) Begin(rs *Ruleset, ev *event.Event) {
 	e.ctx.Ev = ev
-	e.preds = rs.preds
+	if rs != e.rs {
+		e.rs, e.preds = rs, rs.preds
+		e.stamp = make([]uint32, len(rs.preds))
+		e.res = make([]bool, len(rs.preds))
+		e.gen = 0
+	}
+	e.gen++
+	if e.gen == 0 { // wrapped: forget every stamp
+		clear(e.stamp)
+		e.gen = 1
+	}
+}
+
+// Match reports whether rule r of the ruleset passed to Begin matches the
+// event passed to Begin. The caller checks the event type first
+// (r.MatchesType); Match evaluates the whole condition.
+func (e *Evaluator) Match(r *Rule) (bool, error) {
 	out, err := e.vm.Run(r.program, &e.env)
 	if err != nil {
 		return false, fmt.Errorf("rule %q: %w", r.Name, err)

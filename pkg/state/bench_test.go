@@ -111,3 +111,16 @@ func BenchmarkApply(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanProc scans this machine's /proc.
+func BenchmarkScanProc(b *testing.B) {
+	procs := 0
+	for i := 0; i < b.N; i++ {
+		s, err := ScanProc("/proc")
+		if err != nil {
+			b.Fatal(err)
+		}
+		procs = len(s.Processes)
+	}
+	b.ReportMetric(float64(procs), "procs")
+}

@@ -19,7 +19,9 @@ import (
 // /proc mounted elsewhere) into a Snapshot: pid, ppid, name (comm), exe
 // (argv[0]), exepath, args, cwd, effective uid/gid, loginuid, tty, start
 // time, session, vpid, effective capabilities, cgroup v2 id, the
-// executable's inode times, and the open descriptors (files and
+// executable's inode times and whether it is a memfd (the overlayfs
+// upper-layer flag is left false: only exec events carry it), and the open
+// descriptors (files and
 // directories with their paths; sockets with their endpoints, looked up by
 // inode in the /proc/net tables of the process's network namespace).
 //
@@ -54,6 +56,10 @@ func ScanProc(procRoot string) (*Snapshot, error) {
 	sortProcesses(s.Processes)
 	return s, nil
 }
+
+// deletedSuffix is what the kernel appends to the link target of an
+// unlinked file; paths are kept without it, as the probe reports them.
+const deletedSuffix = " (deleted)"
 
 // sortProcesses orders processes by pid.
 func sortProcesses(ps []ProcessSnapshot) {
@@ -139,7 +145,7 @@ func (sc *scanner) process(pid uint32) (ProcessSnapshot, bool) {
 		}
 	}
 	if exe, err := os.Readlink(sc.path(pid, "exe")); err == nil {
-		ps.ExePath = exe
+		ps.ExePath = strings.TrimSuffix(exe, deletedSuffix)
 		ps.ExeFromMemfd = strings.HasPrefix(exe, "/memfd:")
 		var stx unix.Stat_t
 		if unix.Stat(sc.path(pid, "exe"), &stx) == nil {
@@ -214,10 +220,10 @@ func (sc *scanner) fds(pid uint32) []FDSnapshot {
 			typ = sc.fillSocket(&fd, sockets, ino)
 		case strings.HasPrefix(target, "/memfd:"):
 			typ = event.FDMemfd
-			fd.Name = strings.TrimSuffix(target[1:], " (deleted)")
+			fd.Name = strings.TrimSuffix(target[1:], deletedSuffix)
 		case strings.HasPrefix(target, "/"):
 			typ = event.FDFile
-			fd.Name = target
+			fd.Name = strings.TrimSuffix(target, deletedSuffix)
 			if fd.OpenFlags&oDirectory != 0 {
 				typ = event.FDDirectory
 			} else if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.IsDir() {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/vigilsec/vigil/pkg/event"
@@ -32,7 +33,7 @@ func TestFDTable(t *testing.T) {
 	for _, fd := range tab.sorted() {
 		got = append(got, fd.Num)
 	}
-	if len(got) != 2 || got[0] != 0 || got[1] != 500000 || tab.n != 2 {
+	if fmt.Sprint(got) != "[0 1024 500000]" || tab.n != 3 {
 		t.Fatalf("after dropCloexec: %v (n %d)", got, tab.n)
 	}
 	small := fdTable{}

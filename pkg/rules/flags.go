@@ -38,7 +38,7 @@ func appendOpenFlags(b []byte, f uint64) []byte {
 		b = append(b, "O_RDWR"...)
 	}
 	for _, fl := range openFlags {
-		if f&fl.v == fl.v {
+		if fl.v != 0 && f&fl.v == fl.v {
 			b = append(b, '|')
 			b = append(b, fl.name...)
 		}

@@ -205,6 +205,12 @@ func (t *Table) onClone(ev *event.Event, p *proc) {
 	if (ev.Type == event.TypeClone || ev.Type == event.TypeClone3) && flags&cloneThread != 0 {
 		return
 	}
+	if ev.Syscall == -1 {
+		// A fork seen by the kernel hook without its syscall's arguments
+		// may be a thread: the child, if it is a process, is created from
+		// its own first event instead.
+		return
+	}
 	if ev.Ret == 0 {
 		// The child's own return: procFor already created it.
 		return

@@ -155,10 +155,16 @@ func TestApply(t *testing.T) {
 				}
 			}
 		}},
-		{"CLONE_THREAD makes no process, CLONE_PARENT makes a sibling", Options{}, func(t *testing.T, h *harness) {
+		{"CLONE_THREAD and flagless kernel forks make no process, CLONE_PARENT makes a sibling", Options{}, func(t *testing.T, h *harness) {
 			h.apply(ev(event.TypeClone, bashPID, initPID, 101, event.Args{Flags: cloneThread | 0x100}))
 			if h.tab.Process(101) != nil {
 				t.Fatal("thread became a process")
+			}
+			kernelFork := ev(event.TypeClone, bashPID, initPID, 103, event.Args{TargetPid: 103})
+			kernelFork.Syscall = -1
+			h.apply(kernelFork)
+			if h.tab.Process(103) != nil {
+				t.Fatal("a fork record without its syscall's flags made a process")
 			}
 			h.apply(ev(event.TypeClone3, bashPID, initPID, 102, event.Args{Flags: cloneParent}))
 			if p := h.tab.Process(102); p == nil || p.PPid != initPID || p.Parent.Pid != initPID {

@@ -21,10 +21,12 @@
 //     capture (Seed, then Apply of the same events) gives the same views.
 //   - fork/vfork/clone/clone3 are the parent's records with the child's
 //     global pid in Args.TargetPid (else Ret) and the clone flags in
-//     Args.Flags: a clone with CLONE_THREAD makes no process, so a thread
-//     creation recorded without its flags would be taken for a process. The
-//     child's own events may come first; it is then created from its header
-//     and the later clone record does not overwrite it.
+//     Args.Flags: a clone with CLONE_THREAD makes no process. A fork record
+//     without its syscall (Syscall -1, so no flags) creates nothing, as it
+//     may be a thread: a child process is then created from its first
+//     event. The child's own events may also come before the clone record;
+//     the child is then created from its header (inheriting from its
+//     parent) and the later record does not overwrite it.
 //   - execve/execveat are recorded after the exec (Comm is the new comm,
 //     Ret 0) with Argv, ExePath and the exe flags; proc.name is the comm.
 //   - procexit ends the whole thread group (any Tid).

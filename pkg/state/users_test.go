@@ -102,3 +102,28 @@ func FuzzParsePasswd(f *testing.F) {
 		ParseGroup(data)
 	})
 }
+
+// TestUsersConcurrentReload reads names while another goroutine reloads
+// (run with -race).
+func TestUsersConcurrentReload(t *testing.T) {
+	u, err := NewUsers("testdata/root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			if err := u.Reload(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 1000; i++ {
+		if n, ok := u.UserName(0); !ok || n != "root" {
+			t.Fatalf("UserName(0) = %q,%v during reload", n, ok)
+		}
+	}
+	<-done
+}

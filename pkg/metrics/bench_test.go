@@ -67,7 +67,7 @@ func BenchmarkGather(b *testing.B) {
 	})
 	m.MustSource(RuleMatches, func(emit Emit) {
 		for i, r := range rules {
-			emit(float64(i), r, "Warning")
+			emit(float64(i), r)
 		}
 	})
 	m.MustSource(OutputAlerts, func(emit Emit) {

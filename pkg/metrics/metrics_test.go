@@ -111,7 +111,7 @@ func TestScrapeSources(t *testing.T) {
 		emit(float64(st.execs.Load()), "execve")
 		emit(float64(st.opens.Load()), "openat")
 	})
-	m.MustSource(KernelDrops, func(emit Emit) { emit(float64(st.kernelDrops.Load())) })
+	m.MustSource(KernelDrops, func(emit Emit) { emit(float64(st.kernelDrops.Load()), "ringbuf_full") })
 	m.MustSource(ProcessTableSize, func(emit Emit) { emit(float64(st.procs.Load()), "processes") })
 	// Two sources feed one family with different label values.
 	m.MustSource(QueueDrops, func(emit Emit) { emit(3, "events") })
@@ -134,7 +134,7 @@ func TestScrapeSources(t *testing.T) {
 	}{
 		{"vigil_events_total", []string{"type", "execve"}, 2},
 		{"vigil_events_total", []string{"type", "openat"}, 40},
-		{"vigil_kernel_drops_total", nil, 7},
+		{"vigil_kernel_drops_total", []string{"reason", "ringbuf_full"}, 7},
 		{"vigil_state_table_entries", []string{"table", "processes"}, 123},
 		{"vigil_queue_drops_total", []string{"queue", "events"}, 3},
 		{"vigil_queue_drops_total", []string{"queue", "alerts"}, 5},
@@ -167,8 +167,8 @@ func TestScrapeSources(t *testing.T) {
 
 func TestBadSourcesDoNotBreakScrape(t *testing.T) {
 	m := New(Options{})
-	m.MustSource(DecodeErrors, func(emit Emit) {
-		emit(1, "short_record")
+	m.MustSource(RuleMatches, func(emit Emit) {
+		emit(1, "Shell in container")
 		emit(1) // wrong label count
 	})
 	m.MustSource(EnrichCacheHits, func(emit Emit) { panic("stage bug") })
@@ -176,7 +176,7 @@ func TestBadSourcesDoNotBreakScrape(t *testing.T) {
 	m.MustSource(TenantEvents, func(emit Emit) { emit(11, "acme") }) // duplicate label values
 	base := startServer(t, m)
 	fams := scrape(t, base)
-	if got, _ := value(fams, "vigil_decode_errors_total", "reason", "short_record"); got != 1 {
+	if got, _ := value(fams, "vigil_rule_matches_total", "rule", "Shell in container"); got != 1 {
 		t.Errorf("good sample lost: %v", got)
 	}
 	if got, _ := value(fams, "vigil_metrics_source_errors_total"); got != 2 {
@@ -201,7 +201,7 @@ func TestSourceFamilyConflicts(t *testing.T) {
 	}{
 		{"catalogue family", RuleMatches, true},
 		{"same family again", RuleMatches, true},
-		{"same name, other labels", Family{RuleMatches.Name, "x", Counter, []string{"rule"}}, false},
+		{"same name, other labels", Family{RuleMatches.Name, "x", Counter, []string{"rule", "priority"}}, false},
 		{"same name, other kind", Family{RuleMatches.Name, "x", Gauge, RuleMatches.Labels}, false},
 		{"no help", Family{"vigil_x_total", "", Counter, nil}, false},
 		{"bad kind", Family{"vigil_y_total", "y", Kind(9), nil}, false},
@@ -389,9 +389,7 @@ func TestConfigValidate(t *testing.T) {
 // catalogue families: dashboards and alerts depend on them.
 func TestExpositionGolden(t *testing.T) {
 	m := New(Options{Version: "golden"})
-	for _, f := range []Family{EventsByType, KernelDrops, QueueDrops, DecodeErrors, RuleEvaluations, RuleMatches,
-		OutputAlerts, TenantEvents, TenantAlerts, ProcessTableSize, EnrichCacheHits, EnrichCacheMisses,
-		EnrichWaits, RulesLoaded} {
+	for _, f := range Families() {
 		lvs := make([]string, len(f.Labels))
 		for i, l := range f.Labels {
 			lvs[i] = "<" + l + ">"

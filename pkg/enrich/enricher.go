@@ -35,6 +35,8 @@ type Enricher struct {
 	waiters []*entry
 	unknown *event.Metadata
 	c       counters
+	// podMissLogged reports that a pod missing from the watch was logged.
+	podMissLogged bool
 
 	work    chan uint64
 	results chan result
@@ -354,10 +356,17 @@ func (e *Enricher) apply(r result, next func(*event.Event)) {
 		return
 	}
 	ent.refreshing = false
-	if wl.err != nil || !ent.meta.Complete {
+	// Only a failed lookup is retried soon: what Kubernetes lacks arrives
+	// through the snapshot, whose every change rebuilds the metadata.
+	if wl.err != nil {
 		ent.expires = e.now + int64(e.cfg.RetryTTL)
 	} else {
 		ent.expires = e.now + int64(e.cfg.CacheTTL)
+	}
+	if !ent.meta.Complete && ent.meta.PodUID != "" && snap != nil && snap.Synced && snap.Pod(ent.meta.PodUID) == nil && !e.podMissLogged {
+		e.podMissLogged = true
+		e.log.Warn("a pod the runtime knows is not among the watched pods of this node: is the node name right?",
+			zap.String("node", e.node), zap.String("pod_uid", ent.meta.PodUID), zap.String("pod", ent.meta.Namespace+"/"+ent.meta.PodName))
 	}
 	if len(ent.waiting) == 0 {
 		ent.ready, ent.fast = true, true

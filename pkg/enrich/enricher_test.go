@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -259,24 +258,5 @@ func TestExpiredEntryIsRefreshedInBackground(t *testing.T) {
 	}
 	if st := e.Stats(); st.Misses != 1 {
 		t.Fatalf("refresh counted as a miss: %+v", st)
-	}
-}
-
-func TestConfigValidate(t *testing.T) {
-	if err := DefaultConfig().Validate(); err != nil {
-		t.Fatalf("defaults invalid: %v", err)
-	}
-	bad := DefaultConfig()
-	bad.Kubernetes = "maybe"
-	bad.WaitTimeout = 0
-	bad.SideQueue = -1
-	err := bad.Validate()
-	if err == nil {
-		t.Fatal("bad config accepted")
-	}
-	for _, key := range []string{"enrich.kubernetes", "enrich.wait_timeout", "enrich.side_queue"} {
-		if !strings.Contains(err.Error(), key) {
-			t.Errorf("error %q does not name %s", err, key)
-		}
 	}
 }

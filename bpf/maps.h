@@ -6,7 +6,8 @@
 #define SCRATCH_SIZE 32768
 #define OFF_MASK 16383 /* every part starts below this offset */
 
-/* Arguments of a syscall in flight, captured at enter, keyed by thread id. */
+/* Arguments of a syscall in flight, captured at enter; nr is -1 when the
+ * thread is in no recorded syscall. */
 struct inflight {
 	__u64 args[6];
 	__s32 nr;
@@ -20,12 +21,15 @@ struct scratch_buf {
 /* Indexes of the per-CPU drop counters. */
 enum drop_reason {
 	DROP_RINGBUF = 0,  /* the ring buffer had no room for a record */
-	DROP_INFLIGHT = 1, /* the in-flight map was full at syscall enter */
+	DROP_INFLIGHT = 1, /* no task storage for a syscall's arguments */
 	DROP_REASONS = 2,
 };
 
 /* The agent's own process: its syscalls are never recorded. */
 volatile const __u32 self_tgid = 0;
+
+/* Bytes waiting in the ring buffer at which the reader is woken up. */
+volatile const __u64 wakeup_bytes = 1 << 16;
 
 /* Records to user space. User space sets the size before loading. */
 struct {
@@ -41,10 +45,12 @@ struct {
 	__type(value, struct syscall_spec);
 } syscall_specs SEC(".maps");
 
+/* The syscall each thread is in, with its arguments: task-local storage, so
+ * that enter and exit find it without hashing and it goes with the task. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 

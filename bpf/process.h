@@ -87,6 +87,17 @@ static __always_inline __u32 put_exe_info(__u8 *buf, __u32 off, struct file *fil
 	return put_part_header(buf, off, PART_EXEINFO, sizeof(info));
 }
 
+/* take_inflight returns the syscall task is in, and marks it taken so that
+ * its sys_exit records nothing more; NULL when there is none. */
+static __always_inline struct inflight *take_inflight(struct task_struct *task)
+{
+	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
+
+	if (!in || in->nr < 0)
+		return NULL;
+	return in;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -94,41 +105,35 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	struct inflight *in;
 	struct file *file;
 	struct mm_struct *mm;
-	__u32 key = old_pid, zero = 0, off;
-	__u64 arg_start, arg_end;
+	__u32 zero = 0, off;
 	__u8 *buf;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	in = bpf_map_lookup_elem(&inflight, &key);
+	in = take_inflight(task);
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf)
-		goto out;
+		return 0;
 	h = (void *)buf;
 	fill_header(h, task, KIND_EXEC);
+	__builtin_memset(h->args, 0, sizeof(h->args));
 	if (in) {
 		h->syscall = in->nr;
-#pragma unroll
-		for (int i = 0; i < 6; i++)
-			h->args[i] = in->args[i];
-	} else {
-#pragma unroll
-		for (int i = 0; i < 6; i++)
-			h->args[i] = 0;
+		__builtin_memcpy(h->args, in->args, sizeof(h->args));
+		in->nr = -1;
 	}
-	off = put_str(buf, sizeof(*h), PART_FILENAME, BPF_CORE_READ(bprm, filename), 0);
-	mm = BPF_CORE_READ(task, mm);
-	arg_start = BPF_CORE_READ(mm, arg_start);
-	arg_end = BPF_CORE_READ(mm, arg_end);
-	if (arg_end > arg_start)
-		off = put_user_bytes(buf, off, PART_ARGV, (const void *)arg_start, (__u32)(arg_end - arg_start));
-	file = BPF_CORE_READ(bprm, file);
+	off = put_str(buf, sizeof(*h), PART_FILENAME, bprm->filename, 0);
+	mm = task->mm;
+	if (mm) {
+		__u64 arg_start = mm->arg_start, arg_end = mm->arg_end;
+		if (arg_end > arg_start)
+			off = put_user_bytes(buf, off, PART_ARGV, (const void *)arg_start,
+					     (__u32)(arg_end - arg_start));
+	}
+	file = bprm->file;
 	off = put_path(buf, off, &file->f_path);
 	off = put_exe_info(buf, off, file);
 	submit(buf, off);
-out:
-	if (in)
-		bpf_map_delete_elem(&inflight, &key);
 	return 0;
 }
 
@@ -137,40 +142,32 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct record_header *h;
 	struct inflight *in;
-	struct syscall_spec *spec = NULL;
-	__u64 pt = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pt, zero = 0, off;
+	struct syscall_spec *spec;
+	__u32 zero = 0, off;
 	__u8 *buf;
 
-	if ((pt >> 32) == self_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	in = bpf_map_lookup_elem(&inflight, &tid);
-	if (!in && (BPF_CORE_READ(parent, flags) & PF_KTHREAD))
+	in = take_inflight(parent);
+	if (!in && (parent->flags & PF_KTHREAD))
 		return 0;
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf)
-		goto out;
+		return 0;
 	h = (void *)buf;
 	fill_header(h, parent, KIND_FORK);
-	h->ret = BPF_CORE_READ(child, pid);
+	h->ret = child->pid;
+	__builtin_memset(h->args, 0, sizeof(h->args));
 	off = sizeof(*h);
 	if (in) {
 		h->syscall = in->nr;
-#pragma unroll
-		for (int i = 0; i < 6; i++)
-			h->args[i] = in->args[i];
-		spec = enabled_spec(in->nr);
+		__builtin_memcpy(h->args, in->args, sizeof(h->args));
+		in->nr = -1;
+		spec = enabled_spec(h->syscall);
 		if (spec)
-			off = put_args(buf, off, in->args, spec, h->ret);
-	} else {
-#pragma unroll
-		for (int i = 0; i < 6; i++)
-			h->args[i] = 0;
+			off = put_args(buf, off, h->args, spec, h->ret);
 	}
 	submit(buf, off);
-out:
-	if (in)
-		bpf_map_delete_elem(&inflight, &tid);
 	return 0;
 }
 
@@ -178,27 +175,23 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_exit, struct task_struct *task)
 {
 	struct record_header *h;
-	__u64 pt = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pt, zero = 0;
+	__u32 zero = 0;
 	__u8 *buf;
 
-	bpf_map_delete_elem(&inflight, &tid);
-	if ((pt >> 32) == self_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+	if (task->flags & PF_KTHREAD)
 		return 0;
 	/* signal->live reaches 0 when the last thread of the group exits. */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (task->signal->live.counter != 0)
 		return 0;
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf)
 		return 0;
 	h = (void *)buf;
 	fill_header(h, task, KIND_EXIT);
-#pragma unroll
-	for (int i = 0; i < 6; i++)
-		h->args[i] = 0;
-	h->ret = BPF_CORE_READ(task, exit_code);
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->ret = task->exit_code;
 	submit(buf, sizeof(*h));
 	return 0;
 }

@@ -40,27 +40,28 @@ SEC("tracepoint/raw_syscalls/sys_enter")
 int sys_enter(struct sys_enter_ctx *ctx)
 {
 	struct syscall_spec *spec = enabled_spec(ctx->nr);
-	struct inflight in = {};
-	__u64 pt;
-	__u32 tid;
+	struct task_struct *task;
+	struct inflight *in;
 
 	if (!spec)
 		return 0;
-	pt = bpf_get_current_pid_tgid();
-	if ((pt >> 32) == self_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	tid = (__u32)pt;
-	in.nr = ctx->nr;
+	task = bpf_get_current_task_btf();
+	in = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!in) {
+		count_drop(DROP_INFLIGHT);
+		return 0;
+	}
+	in->nr = ctx->nr;
 	/* A per-syscall tracepoint only lets a program read as far as its own
 	 * arguments by ctx access; copying all six is safe (the kernel passes a
 	 * full array) and the unused ones are cleared. */
-	bpf_probe_read_kernel(in.args, sizeof(in.args), ctx->args);
+	bpf_probe_read_kernel(in->args, sizeof(in->args), ctx->args);
 #pragma unroll
 	for (int i = 0; i < 6; i++)
 		if (i >= spec->nargs)
-			in.args[i] = 0;
-	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
-		count_drop(DROP_INFLIGHT);
+			in->args[i] = 0;
 	return 0;
 }
 
@@ -69,33 +70,29 @@ int sys_exit(struct sys_exit_ctx *ctx)
 {
 	struct syscall_spec *spec = enabled_spec(ctx->nr);
 	struct record_header *h;
+	struct task_struct *task;
 	struct inflight *in;
-	__u32 tid, zero = 0;
+	__u32 zero = 0;
 	__u8 *buf;
 	__u32 off;
 
 	if (!spec)
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	in = bpf_map_lookup_elem(&inflight, &tid);
-	if (!in)
+	task = bpf_get_current_task_btf();
+	in = bpf_task_storage_get(&inflight, task, 0, 0);
+	if (!in || in->nr != ctx->nr)
 		return 0;
-	if (in->nr != ctx->nr)
-		goto out;
+	in->nr = -1;
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf)
-		goto out;
+		return 0;
 	h = (void *)buf;
-	fill_header(h, (struct task_struct *)bpf_get_current_task(), KIND_SYSCALL);
-	h->syscall = in->nr;
+	fill_header(h, task, KIND_SYSCALL);
+	h->syscall = ctx->nr;
 	h->ret = ctx->ret;
-#pragma unroll
-	for (int i = 0; i < 6; i++)
-		h->args[i] = in->args[i];
-	off = put_args(buf, sizeof(*h), in->args, spec, ctx->ret);
+	__builtin_memcpy(h->args, in->args, sizeof(h->args));
+	off = put_args(buf, sizeof(*h), h->args, spec, ctx->ret);
 	submit(buf, off);
-out:
-	bpf_map_delete_elem(&inflight, &tid);
 	return 0;
 }
 

@@ -69,6 +69,9 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 	if err := spec.Variables[vigilVarSelfTgid].Set(uint32(os.Getpid())); err != nil {
 		return nil, fmt.Errorf("probe: set self pid: %w", err)
 	}
+	if err := spec.Variables[vigilVarWakeupBytes].Set(wakeupBytes(cfg.RingBufferSize)); err != nil {
+		return nil, fmt.Errorf("probe: set wakeup threshold: %w", err)
+	}
 	p := &Probe{
 		cfg:      cfg,
 		log:      log,
@@ -97,6 +100,13 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 		return nil, fmt.Errorf("probe: ring buffer reader: %w", err)
 	}
 	return p, nil
+}
+
+// wakeupBytes is how much data waits in the ring buffer before the kernel
+// wakes the reader: 1/64 of the ring, between 4 KiB and 256 KiB. Below it
+// the reader polls every pollInterval.
+func wakeupBytes(ringSize int) uint64 {
+	return uint64(min(max(ringSize/64, 4<<10), 256<<10))
 }
 
 // attach attaches the lifecycle programs, and the generic syscall pair in

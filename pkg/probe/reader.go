@@ -14,6 +14,11 @@ import (
 // recordCap is the initial capacity of a queue buffer; most records fit.
 const recordCap = 512
 
+// pollInterval is how often the reader looks for records the kernel wrote
+// without waking it (see wakeupBytes), and how long Run takes to notice
+// that its context is done.
+const pollInterval = 5 * time.Millisecond
+
 // Run reads records until ctx is cancelled and calls handle with each, in
 // order, on the calling goroutine. The ring buffer reader never waits for
 // handle: records go through a bounded queue, and when the queue is full
@@ -32,16 +37,8 @@ func (p *Probe) Run(ctx context.Context, handle func(rec []byte)) error {
 	for range n {
 		free <- make([]byte, 0, recordCap)
 	}
-	p.reader.SetDeadline(time.Time{})
-
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		<-ctx.Done()
-		// Wakes the reader; it sees ctx is done and stops.
-		p.reader.SetDeadline(time.Now())
-	}()
+	wg.Add(1)
 	var readErr error
 	go func() {
 		defer wg.Done()
@@ -59,6 +56,7 @@ func (p *Probe) Run(ctx context.Context, handle func(rec []byte)) error {
 // read moves records from the ring buffer to full until ctx is done.
 func (p *Probe) read(ctx context.Context, free <-chan []byte, full chan<- []byte) error {
 	var rec ringbuf.Record
+	p.reader.SetDeadline(time.Now().Add(pollInterval))
 	for {
 		err := p.reader.ReadInto(&rec)
 		switch {
@@ -67,6 +65,7 @@ func (p *Probe) read(ctx context.Context, free <-chan []byte, full chan<- []byte
 			if ctx.Err() != nil {
 				return nil
 			}
+			p.reader.SetDeadline(time.Now().Add(pollInterval))
 			continue
 		case errors.Is(err, ringbuf.ErrClosed):
 			return nil

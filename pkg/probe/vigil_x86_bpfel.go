@@ -88,6 +88,7 @@ const (
 	vigilVarExeInfoType      = "exe_info_type"
 	vigilVarRecordHeaderType = "record_header_type"
 	vigilVarSelfTgid         = "self_tgid"
+	vigilVarWakeupBytes      = "wakeup_bytes"
 )
 
 // loadVigil returns the embedded CollectionSpec for vigil.
@@ -157,6 +158,7 @@ type vigilVariableSpecs struct {
 	ExeInfoType      *ebpf.VariableSpec `ebpf:"exe_info_type"`
 	RecordHeaderType *ebpf.VariableSpec `ebpf:"record_header_type"`
 	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // vigilObjects contains all objects after they have been loaded into the kernel.
@@ -203,6 +205,7 @@ type vigilVariables struct {
 	ExeInfoType      *ebpf.Variable `ebpf:"exe_info_type"`
 	RecordHeaderType *ebpf.Variable `ebpf:"record_header_type"`
 	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // vigilPrograms contains all programs after they have been loaded into the kernel.

@@ -1,0 +1,215 @@
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/vigilsec/vigil/pkg/event"
+	"github.com/vigilsec/vigil/pkg/testutil"
+)
+
+// Benchmarks run a workload in the test/actions helper (the probe skips its
+// own process) and report what it costs with the probe attached. Run them
+// with a fixed count, e.g. -benchtime 200000x; figures go to the report,
+// nothing is asserted.
+
+// runLoop runs a helper loop and returns its mean ns per iteration.
+func runLoop(tb testing.TB, args ...string) float64 {
+	tb.Helper()
+	out, err := exec.Command(actionsBinary(tb), args...).Output()
+	if err != nil {
+		tb.Fatalf("actions %v: %v", args, err)
+	}
+	var res struct {
+		NsPerIter float64 `json:"ns_per_iter"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		tb.Fatalf("actions %v: %q: %v", args, out, err)
+	}
+	return res.NsPerIter
+}
+
+// drain decodes every record on a goroutine until the returned stop is
+// called; stop returns how many records were decoded.
+func drain(tb testing.TB, p *Probe) (stop func() uint64, decoded *atomic.Uint64) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dec := event.NewDecoder(p.SyscallTable(), event.BootOffset())
+	var n atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ev event.Event
+		p.Run(ctx, func(rec []byte) {
+			if dec.Decode(rec, &ev) == nil {
+				n.Add(1)
+			}
+		})
+	}()
+	return func() uint64 {
+		cancel()
+		<-done
+		return n.Load()
+	}, &n
+}
+
+// syscallRuntime sums the run time and run count of the syscall programs.
+func syscallRuntime(tb testing.TB, p *Probe) (time.Duration, uint64) {
+	tb.Helper()
+	var rt time.Duration
+	var n uint64
+	for _, prog := range []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit} {
+		st, err := prog.Stats()
+		if err != nil {
+			tb.Fatalf("program stats: %v", err)
+		}
+		rt += st.Runtime
+		n += st.RunCount
+	}
+	return rt, n
+}
+
+func enableStats(tb testing.TB) {
+	tb.Helper()
+	c, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		tb.Fatalf("enable BPF stats: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+}
+
+var benchModes = []string{AttachPerSyscall, AttachGeneric}
+
+// BenchmarkSyscallBPF reports the BPF time per syscall (enter + exit
+// program runs) while a helper loops over openat+close, with openat and
+// close selected or not. In per-syscall mode an unselected syscall runs no
+// program at all.
+func BenchmarkSyscallBPF(b *testing.B) {
+	testutil.RequireRoot(b)
+	enableStats(b)
+	for _, mode := range benchModes {
+		for _, sel := range []string{"selected", "unselected"} {
+			b.Run(mode+"/"+sel, func(b *testing.B) {
+				cfg := DefaultConfig()
+				cfg.Attach = mode
+				var types []event.Type
+				if sel == "selected" {
+					types = []event.Type{event.TypeOpenat, event.TypeClose}
+				}
+				p := openProbe(b, cfg, types...)
+				stop, _ := drain(b, p)
+				defer stop()
+				dir := b.TempDir()
+				rt0, n0 := syscallRuntime(b, p)
+				b.ResetTimer()
+				ns := runLoop(b, "loop-open", dir, strconv.Itoa(b.N))
+				b.StopTimer()
+				rt1, n1 := syscallRuntime(b, p)
+				runs := float64(n1 - n0)
+				if runs > 0 {
+					// One syscall is one enter and one exit run.
+					b.ReportMetric(2*float64((rt1-rt0).Nanoseconds())/runs, "bpf-ns/syscall")
+				} else {
+					b.ReportMetric(0, "bpf-ns/syscall")
+				}
+				b.ReportMetric(runs/2/float64(2*b.N), "runs/syscall")
+				b.ReportMetric(ns, "loop-ns/iter")
+			})
+		}
+	}
+}
+
+// slowdown runs loop without and with a probe (cfg, types) attached, in one
+// run, and reports the slowdown in percent.
+func slowdown(b *testing.B, cfg Config, types []event.Type, loop ...string) {
+	b.Helper()
+	base := runLoop(b, loop...)
+	p := openProbe(b, cfg, types...)
+	stop, _ := drain(b, p)
+	with := runLoop(b, loop...)
+	stop()
+	p.Close()
+	base = (base + runLoop(b, loop...)) / 2
+	b.ReportMetric(base, "base-ns/iter")
+	b.ReportMetric(with, "probe-ns/iter")
+	b.ReportMetric((with/base-1)*100, "slowdown-%")
+	if st := p.Stats(); st.KernelDrops+st.QueueDrops > 0 {
+		b.ReportMetric(float64(st.KernelDrops+st.QueueDrops), "drops")
+	}
+}
+
+// BenchmarkOpenCloseSlowdown measures an openat+close loop without and
+// with the probe, with the two syscalls selected (every call recorded) and
+// not selected.
+func BenchmarkOpenCloseSlowdown(b *testing.B) {
+	testutil.RequireRoot(b)
+	for _, mode := range benchModes {
+		for _, sel := range []string{"selected", "unselected"} {
+			b.Run(mode+"/"+sel, func(b *testing.B) {
+				cfg := DefaultConfig()
+				cfg.Attach = mode
+				var types []event.Type
+				if sel == "selected" {
+					types = []event.Type{event.TypeOpenat, event.TypeClose}
+				}
+				slowdown(b, cfg, types, "loop-open", b.TempDir(), strconv.Itoa(b.N))
+			})
+		}
+	}
+}
+
+// BenchmarkExecLoopSlowdown measures a fork+exec+wait loop without and with
+// the probe recording every event type.
+func BenchmarkExecLoopSlowdown(b *testing.B) {
+	testutil.RequireRoot(b)
+	for _, mode := range benchModes {
+		b.Run(mode, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Attach = mode
+			slowdown(b, cfg, event.AllTypes(), "loop-exec", strconv.Itoa(b.N))
+		})
+	}
+}
+
+// BenchmarkEventRate drives events through the whole kernel-to-Event path
+// (ring buffer, queue, decoder) as fast as one helper can make them and
+// reports the rate, drops, and the agent's CPU time per event.
+func BenchmarkEventRate(b *testing.B) {
+	testutil.RequireRoot(b)
+	for _, mode := range benchModes {
+		b.Run(mode, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Attach = mode
+			p := openProbe(b, cfg, event.TypeOpenat, event.TypeClose)
+			stop, decoded := drain(b, p)
+			var ru0, ru1 unix.Rusage
+			unix.Getrusage(unix.RUSAGE_SELF, &ru0)
+			before := decoded.Load()
+			start := time.Now()
+			b.ResetTimer()
+			runLoop(b, "loop-open", b.TempDir(), strconv.Itoa(b.N))
+			elapsed := time.Since(start)
+			want := before + uint64(2*b.N)
+			for deadline := time.Now().Add(5 * time.Second); decoded.Load() < want && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			b.StopTimer()
+			unix.Getrusage(unix.RUSAGE_SELF, &ru1)
+			stop()
+			events := float64(2 * b.N)
+			cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+			st := p.Stats()
+			b.ReportMetric(events/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(st.KernelDrops+st.QueueDrops), "drops")
+			b.ReportMetric(float64(cpu.Nanoseconds())/events, "agent-cpu-ns/event")
+		})
+	}
+}

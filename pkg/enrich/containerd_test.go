@@ -19,6 +19,7 @@ func TestContainerdPodContainer(t *testing.T) {
 	cfg.CRISockets = []string{d.Socket}
 	cfg.StaticTenants = []tenant.Mapping{{Namespace: "sho?", Tenant: "acme"}}
 	e := newTestEnricher(t, cfg, true)
+	<-e.primed // nothing runs yet: every container below is new
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -103,6 +104,7 @@ func BenchmarkContainerStartToEnriched(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.Start(ctx)
+	<-e.primed
 	pod, err := d.RunPod(ctx, containerd.PodSpec{Name: "bench", Namespace: "bench", UID: "00000000-0000-4000-8000-00000000beef", QOS: "besteffort"})
 	if err != nil {
 		b.Fatal(err)
@@ -132,4 +134,42 @@ func BenchmarkContainerStartToEnriched(b *testing.B) {
 	}
 	b.ReportMetric(float64(startToEnriched.Nanoseconds())/float64(n), "ns-start→enriched")
 	b.ReportMetric(float64(firstWait.Nanoseconds())/float64(n), "ns-first-event-wait")
+}
+
+// TestRunningContainersArePrimed starts the enricher after the container:
+// Start loads the running containers, so even the first event is a hit.
+func TestRunningContainersArePrimed(t *testing.T) {
+	d := containerd.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pod, err := d.RunPod(ctx, containerd.PodSpec{Name: "db-0", Namespace: "data", UID: "0b7c9d2e-1f3a-4c5b-8d6e-7f8091a2b3c4", QOS: "burstable"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.Log())
+	}
+	c, err := d.RunContainer(ctx, pod, containerd.ContainerSpec{Name: "postgres"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.Log())
+	}
+	cfg := testConfig(t)
+	cfg.CRISockets = []string{d.Socket}
+	e := newTestEnricher(t, cfg, true)
+	<-e.primed
+	e.Flush(time.Now(), func(*event.Event) {})
+	for _, tc := range []struct {
+		id   uint64
+		want string
+	}{{c.CgroupID, c.ID}, {pod.CgroupID, pod.ID}} {
+		var s sink
+		e.Process(&event.Event{CgroupID: tc.id}, s.next)
+		if len(s.evs) != 1 {
+			t.Fatalf("event of a primed cgroup waited (stats %+v)", e.Stats())
+		}
+		if m := s.evs[0].Meta; m.ContainerFullID != tc.want || m.PodName != "db-0" || m.Namespace != "data" || !m.Complete {
+			t.Fatalf("primed meta = %+v", m)
+		}
+	}
+	e.Flush(time.Now(), func(*event.Event) {})
+	if st := e.Stats(); st.Misses != 0 || st.Hits != 2 {
+		t.Fatalf("stats = %+v", st)
+	}
 }

@@ -40,6 +40,9 @@ type Enricher struct {
 
 	work    chan uint64
 	results chan result
+	// primed closes once the running containers were loaded (or could not
+	// be).
+	primed chan struct{}
 	pub     publishedStats
 
 	startOnce sync.Once
@@ -68,13 +71,20 @@ func New(cfg Config, log *zap.Logger) (*Enricher, error) {
 	}
 	root := cfg.CgroupRoot
 	if root == "" {
-		if root, err = cgroup.Mount(); err != nil {
+		root, err = cgroup.Mount()
+		if errors.Is(err, cgroup.ErrNoCgroup2) {
+			// cgroup v1 only: every event carries the same cgroup id and
+			// no container can be told apart.
+			log.Warn("no cgroup2 mount: container fields stay empty")
+		} else if err != nil {
 			return nil, fmt.Errorf("enrich: %w", err)
 		}
 	}
-	resolver, err := cgroup.NewResolver(root)
-	if err != nil {
-		return nil, fmt.Errorf("enrich: %w", err)
+	var resolver *cgroup.Resolver
+	if root != "" {
+		if resolver, err = cgroup.NewResolver(root); err != nil {
+			return nil, fmt.Errorf("enrich: %w", err)
+		}
 	}
 	e := &Enricher{
 		cfg:      cfg,
@@ -86,6 +96,7 @@ func New(cfg Config, log *zap.Logger) (*Enricher, error) {
 		work:     make(chan uint64, max(1024, cfg.Workers*64)),
 		results:  make(chan result, 4096),
 		now:      time.Now().UnixNano(),
+		primed:   make(chan struct{}),
 	}
 	e.rt.cfg, e.rt.log = cfg, log
 	e.unknown = &event.Metadata{Cluster: cfg.ClusterName, Node: e.node}
@@ -95,16 +106,19 @@ func New(cfg Config, log *zap.Logger) (*Enricher, error) {
 		case errors.Is(err, kube.ErrNotConfigured):
 			log.Info("running without Kubernetes: no kubeconfig and no in-cluster service account")
 		case err != nil:
-			resolver.Close()
+			e.closeResolver()
 			return nil, fmt.Errorf("enrich: kubeconfig: %w", err)
 		default:
 			if e.kube, err = kube.NewWatcher(rc, e.node, tenants, log); err != nil {
-				resolver.Close()
+				e.closeResolver()
 				return nil, fmt.Errorf("enrich: %w", err)
 			}
 		}
 	}
 	// The root cgroup is the host's: known without a lookup.
+	if resolver == nil {
+		return e, nil
+	}
 	if id, err := resolver.ID("/"); err == nil {
 		wl := &workload{host: true, final: true}
 		ent := &entry{id: id, ready: true, fast: true, wl: wl, expires: 1<<63 - 1}
@@ -125,6 +139,12 @@ func nodeName(configured string) string {
 	return n
 }
 
+func (e *Enricher) closeResolver() {
+	if e.resolver != nil {
+		e.resolver.Close()
+	}
+}
+
 // Node returns the node name events are stamped with.
 func (e *Enricher) Node() string { return e.node }
 
@@ -138,10 +158,11 @@ func (e *Enricher) Start(ctx context.Context) {
 		if e.kube != nil {
 			go e.kube.Run(ctx)
 		}
+		go e.prime(ctx)
 		go func() {
 			<-ctx.Done()
 			e.rt.close()
-			e.resolver.Close()
+			e.closeResolver()
 		}()
 	})
 }

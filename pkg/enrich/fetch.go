@@ -37,6 +37,10 @@ func (e *Enricher) send(ctx context.Context, id uint64, wl *workload) {
 // lookup resolves one cgroup id: path, then (for containers) the runtime.
 // It sends a partial answer as soon as the path is known.
 func (e *Enricher) lookup(ctx context.Context, id uint64) {
+	if e.resolver == nil {
+		e.send(ctx, id, &workload{final: true, err: cgroup.ErrNoCgroup2})
+		return
+	}
 	path, err := e.resolver.Path(id)
 	if err != nil {
 		e.send(ctx, id, &workload{final: true, err: err})

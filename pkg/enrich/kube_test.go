@@ -110,6 +110,7 @@ func TestKubernetesTenantAndLabels(t *testing.T) {
 		t.Fatal("Kubernetes caches did not sync")
 	}
 	syncCancel()
+	<-e.primed
 
 	pod, err := d.RunPod(ctx, containerd.PodSpec{Name: "web-0", Namespace: "shop", UID: string(web.UID), QOS: "besteffort"})
 	if err != nil {

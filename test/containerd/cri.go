@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -157,19 +156,14 @@ func (d *Daemon) RunContainer(ctx context.Context, pod *Pod, spec ContainerSpec)
 // ProcessCgroup returns the cgroup v2 path and id of a process, read from
 // /proc/<pid>/cgroup and the cgroup2 mount.
 func ProcessCgroup(pid int) (string, uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	p, err := cgroup.ProcPath(pid)
 	if err != nil {
 		return "", 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "0::"); ok {
-			root, err := cgroup.Mount()
-			if err != nil {
-				return "", 0, err
-			}
-			id, err := cgroup.DirID(filepath.Join(root, rest))
-			return rest, id, err
-		}
+	root, err := cgroup.Mount()
+	if err != nil {
+		return "", 0, err
 	}
-	return "", 0, fmt.Errorf("pid %d: no cgroup v2 entry in %q", pid, b)
+	id, err := cgroup.DirID(filepath.Join(root, p))
+	return p, id, err
 }

@@ -205,3 +205,32 @@ func sandboxFrom(s *runtimeapi.PodSandboxStatus, verbose map[string]string) *Con
 func Unavailable(err error) bool {
 	return status.Code(err) == codes.Unavailable
 }
+
+// Running returns the running containers and ready pod sandboxes, each with
+// its verbose status (so Pid is set).
+func (c *Client) Running(ctx context.Context) ([]*Container, error) {
+	var out []*Container
+	cs, err := c.rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+		State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("cri: list containers: %w", err)
+	}
+	for _, ct := range cs.GetContainers() {
+		if m, err := c.Container(ctx, ct.GetId()); err == nil {
+			out = append(out, m)
+		}
+	}
+	ss, err := c.rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+		State: &runtimeapi.PodSandboxStateValue{State: runtimeapi.PodSandboxState_SANDBOX_READY},
+	}})
+	if err != nil {
+		return out, fmt.Errorf("cri: list pod sandboxes: %w", err)
+	}
+	for _, s := range ss.GetItems() {
+		if m, err := c.Container(ctx, s.GetId()); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

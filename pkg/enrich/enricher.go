@@ -43,7 +43,7 @@ type Enricher struct {
 	// primed closes once the running containers were loaded (or could not
 	// be).
 	primed chan struct{}
-	pub     publishedStats
+	pub    publishedStats
 
 	startOnce sync.Once
 }

@@ -58,7 +58,7 @@ func TestRotation(t *testing.T) {
 	}{
 		{"keep 2, fsync always", 2, FsyncAlways, 100},
 		{"keep 3, fsync interval", 3, FsyncInterval, 100},
-		{"keep none, fsync never", 0, FsyncNever, 25},
+		{"keep none, fsync never", 0, FsyncNever, 30},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

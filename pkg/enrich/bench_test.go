@@ -1,11 +1,11 @@
 package enrich
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
 	"go.uber.org/zap"
-	"k8s.io/client-go/rest"
 
 	"github.com/vigilsec/vigil/pkg/enrich/kube"
 	"github.com/vigilsec/vigil/pkg/event"
@@ -44,8 +44,8 @@ func BenchmarkProcessHit(b *testing.B) {
 	benchHit(b, e, &event.Event{})
 }
 
-// BenchmarkProcessHitKubeSocket adds a Kubernetes snapshot and a socket event
-// whose remote address is looked up among pod IPs.
+// BenchmarkProcessHitKubeSocket adds a Kubernetes snapshot of 200 pods and a
+// socket event whose remote address is one of their IPs.
 func BenchmarkProcessHitKubeSocket(b *testing.B) {
 	testutil.RequireRoot(b)
 	cfg := DefaultConfig()
@@ -54,10 +54,16 @@ func BenchmarkProcessHitKubeSocket(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// A watcher that is never started serves its initial, empty snapshot.
-	if e.kube, err = kube.NewWatcher(&rest.Config{Host: "http://127.0.0.1:1"}, "n", e.tenants, zap.NewNop()); err != nil {
-		b.Fatal(err)
+	snap := &kube.Snapshot{Gen: 1, Synced: true, Namespaces: map[string]*kube.Namespace{}, Pods: map[string]*kube.Pod{},
+		Peers: map[netip.Addr]*event.Peer{}}
+	for i := range 200 {
+		ip := netip.AddrFrom4([4]byte{10, 244, byte(i / 250), byte(i%250 + 1)})
+		snap.Peers[ip] = &event.Peer{PodName: fmt.Sprintf("pod-%d", i), Namespace: "ns", Tenant: "t"}
 	}
-	ev := &event.Event{FD: &event.FD{Remote: netip.MustParseAddrPort("10.0.0.7:443")}}
+	e.kube = kube.NewStaticWatcher(snap)
+	ev := &event.Event{FD: &event.FD{Remote: netip.MustParseAddrPort("10.244.0.77:443")}}
 	benchHit(b, e, ev)
+	if ev.Peer == nil || ev.Peer.PodName != "pod-76" {
+		b.Fatalf("peer = %+v", ev.Peer)
+	}
 }

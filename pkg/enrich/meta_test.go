@@ -5,9 +5,6 @@ import (
 	"reflect"
 	"testing"
 
-	"go.uber.org/zap"
-	"k8s.io/client-go/rest"
-
 	"github.com/vigilsec/vigil/pkg/enrich/cgroup"
 	"github.com/vigilsec/vigil/pkg/enrich/cri"
 	"github.com/vigilsec/vigil/pkg/enrich/kube"
@@ -65,9 +62,7 @@ func TestBuild(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &Enricher{cfg: Config{ClusterName: "c1"}, node: "n1", tenants: tenants}
 			if tt.kube {
-				if e.kube, err = kube.NewWatcher(&rest.Config{Host: "http://127.0.0.1:1"}, "n1", tenants, zap.NewNop()); err != nil {
-					t.Fatal(err)
-				}
+				e.kube = kube.NewStaticWatcher(tt.snap)
 			}
 			got := e.build(tt.wl, tt.snap)
 			if !reflect.DeepEqual(*got, tt.want) {

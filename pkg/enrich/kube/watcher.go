@@ -110,6 +110,14 @@ func (w *Watcher) markDirty() {
 	}
 }
 
+// NewStaticWatcher returns a Watcher that serves s and never changes: for
+// replaying captures with recorded metadata, and for benchmarks.
+func NewStaticWatcher(s *Snapshot) *Watcher {
+	w := &Watcher{log: zap.NewNop(), dirty: make(chan struct{}, 1)}
+	w.snap.Store(s)
+	return w
+}
+
 // Snapshot returns the latest snapshot (never nil; empty before the first
 // list).
 func (w *Watcher) Snapshot() *Snapshot { return w.snap.Load() }
@@ -117,6 +125,10 @@ func (w *Watcher) Snapshot() *Snapshot { return w.snap.Load() }
 // Run watches until ctx ends, publishing a new snapshot after each batch of
 // changes.
 func (w *Watcher) Run(ctx context.Context) {
+	if w.nsInf == nil {
+		<-ctx.Done()
+		return
+	}
 	go w.nsInf.Run(ctx.Done())
 	go w.podInf.Run(ctx.Done())
 	synced := false
@@ -143,6 +155,9 @@ func (w *Watcher) Run(ctx context.Context) {
 
 // WaitSynced blocks until both informers have listed once or ctx ends.
 func (w *Watcher) WaitSynced(ctx context.Context) bool {
+	if w.nsInf == nil {
+		return true
+	}
 	return cache.WaitForCacheSync(ctx.Done(), w.nsInf.HasSynced, w.podInf.HasSynced)
 }
 

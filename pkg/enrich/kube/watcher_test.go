@@ -126,3 +126,16 @@ func TestWatcherAgainstAPIServer(t *testing.T) {
 		t.Fatalf("after delete: gen %d (was %d), peer %+v", s.Gen, gen, s.Peer(netip.MustParseAddr("10.0.0.5")))
 	}
 }
+
+func TestStaticWatcher(t *testing.T) {
+	s := &Snapshot{Gen: 7, Synced: true, Namespaces: map[string]*Namespace{"a": {Tenant: "t"}}}
+	w := NewStaticWatcher(s)
+	if w.Snapshot() != s || !w.WaitSynced(context.Background()) {
+		t.Fatal("static watcher does not serve its snapshot")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	cancel()
+	<-done
+}

@@ -124,18 +124,22 @@ static __always_inline __u32 put_args(__u8 *buf, __u32 off, const __u64 *args,
 	return off;
 }
 
-/* submit copies the record built in buf to the ring buffer, or counts it.
- * Waking the reader for every record would cost a context switch each; it
- * is woken only when wakeup_bytes are waiting, and otherwise polls. */
+/* wakeup_flags: waking the reader for every record would cost a context
+ * switch each; it is woken only when wakeup_bytes are waiting, and
+ * otherwise polls. */
+static __always_inline __u64 wakeup_flags(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* submit copies the record built in buf to the ring buffer, or counts it. */
 static __always_inline void submit(__u8 *buf, __u32 off)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
 	if (off > OFF_MASK)
 		off = OFF_MASK;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, buf, off, flags))
+	if (bpf_ringbuf_output(&events, buf, off, wakeup_flags()))
 		count_drop(DROP_RINGBUF);
 }
 

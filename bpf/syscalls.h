@@ -83,6 +83,20 @@ int sys_exit(struct sys_exit_ctx *ctx)
 	if (!in || in->nr != ctx->nr)
 		return 0;
 	in->nr = -1;
+	if (!(spec->str_mask | spec->sa_arg | spec->struct_arg)) {
+		/* No variable part: build the record in the ring buffer itself. */
+		h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
+		if (!h) {
+			count_drop(DROP_RINGBUF);
+			return 0;
+		}
+		fill_header(h, task, KIND_SYSCALL);
+		h->syscall = ctx->nr;
+		h->ret = ctx->ret;
+		__builtin_memcpy(h->args, in->args, sizeof(h->args));
+		bpf_ringbuf_submit(h, wakeup_flags());
+		return 0;
+	}
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf)
 		return 0;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -61,20 +62,14 @@ func drain(tb testing.TB, p *Probe) (stop func() uint64, decoded *atomic.Uint64)
 	}, &n
 }
 
-// syscallRuntime sums the run time and run count of the syscall programs.
-func syscallRuntime(tb testing.TB, p *Probe) (time.Duration, uint64) {
+// progRuntime returns the run time and run count of prog.
+func progRuntime(tb testing.TB, prog *ebpf.Program) (time.Duration, uint64) {
 	tb.Helper()
-	var rt time.Duration
-	var n uint64
-	for _, prog := range []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit} {
-		st, err := prog.Stats()
-		if err != nil {
-			tb.Fatalf("program stats: %v", err)
-		}
-		rt += st.Runtime
-		n += st.RunCount
+	st, err := prog.Stats()
+	if err != nil {
+		tb.Fatalf("program stats: %v", err)
 	}
-	return rt, n
+	return st.Runtime, st.RunCount
 }
 
 func enableStats(tb testing.TB) {
@@ -108,42 +103,63 @@ func BenchmarkSyscallBPF(b *testing.B) {
 				stop, _ := drain(b, p)
 				defer stop()
 				dir := b.TempDir()
-				rt0, n0 := syscallRuntime(b, p)
+				ert0, en0 := progRuntime(b, p.objs.SysEnter)
+				xrt0, xn0 := progRuntime(b, p.objs.SysExit)
 				b.ResetTimer()
 				ns := runLoop(b, "loop-open", dir, strconv.Itoa(b.N))
 				b.StopTimer()
-				rt1, n1 := syscallRuntime(b, p)
-				runs := float64(n1 - n0)
-				if runs > 0 {
-					// One syscall is one enter and one exit run.
-					b.ReportMetric(2*float64((rt1-rt0).Nanoseconds())/runs, "bpf-ns/syscall")
-				} else {
-					b.ReportMetric(0, "bpf-ns/syscall")
+				ert1, en1 := progRuntime(b, p.objs.SysEnter)
+				xrt1, xn1 := progRuntime(b, p.objs.SysExit)
+				// Mean time of one run; one syscall is one enter and one exit.
+				perRun := func(rt time.Duration, n uint64) float64 {
+					if n == 0 {
+						return 0
+					}
+					return float64(rt.Nanoseconds()) / float64(n)
 				}
-				b.ReportMetric(runs/2/float64(2*b.N), "runs/syscall")
+				enter, exit := perRun(ert1-ert0, en1-en0), perRun(xrt1-xrt0, xn1-xn0)
+				b.ReportMetric(enter, "enter-ns/run")
+				b.ReportMetric(exit, "exit-ns/run")
+				b.ReportMetric(enter+exit, "bpf-ns/syscall")
+				b.ReportMetric(float64(en1-en0)/float64(2*b.N), "runs/syscall")
 				b.ReportMetric(ns, "loop-ns/iter")
 			})
 		}
 	}
 }
 
-// slowdown runs loop without and with a probe (cfg, types) attached, in one
-// run, and reports the slowdown in percent.
+// slowdownRounds is how many times slowdown alternates runs without and
+// with the probe; the machine is shared, so it reports medians.
+const slowdownRounds = 5
+
+// slowdown runs loop without and with a probe (cfg, types) attached,
+// alternating, in one run, and reports the median times and the slowdown in
+// percent.
 func slowdown(b *testing.B, cfg Config, types []event.Type, loop ...string) {
 	b.Helper()
-	base := runLoop(b, loop...)
-	p := openProbe(b, cfg, types...)
-	stop, _ := drain(b, p)
-	with := runLoop(b, loop...)
-	stop()
-	p.Close()
-	base = (base + runLoop(b, loop...)) / 2
-	b.ReportMetric(base, "base-ns/iter")
-	b.ReportMetric(with, "probe-ns/iter")
-	b.ReportMetric((with/base-1)*100, "slowdown-%")
-	if st := p.Stats(); st.KernelDrops+st.QueueDrops > 0 {
-		b.ReportMetric(float64(st.KernelDrops+st.QueueDrops), "drops")
+	var base, with []float64
+	var drops uint64
+	for range slowdownRounds {
+		base = append(base, runLoop(b, loop...))
+		p := openProbe(b, cfg, types...)
+		stop, _ := drain(b, p)
+		with = append(with, runLoop(b, loop...))
+		stop()
+		st := p.Stats()
+		drops += st.KernelDrops + st.QueueDrops
+		p.Close()
 	}
+	mb, mw := median(base), median(with)
+	b.ReportMetric(mb, "base-ns/iter")
+	b.ReportMetric(mw, "probe-ns/iter")
+	b.ReportMetric((mw/mb-1)*100, "slowdown-%")
+	b.ReportMetric(float64(drops), "drops")
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // BenchmarkOpenCloseSlowdown measures an openat+close loop without and

@@ -103,10 +103,10 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 }
 
 // wakeupBytes is how much data waits in the ring buffer before the kernel
-// wakes the reader: 1/64 of the ring, between 4 KiB and 256 KiB. Below it
+// wakes the reader: 1/16 of the ring, between 4 KiB and 1 MiB. Below it
 // the reader polls every pollInterval.
 func wakeupBytes(ringSize int) uint64 {
-	return uint64(min(max(ringSize/64, 4<<10), 256<<10))
+	return uint64(min(max(ringSize/16, 4<<10), 1<<20))
 }
 
 // attach attaches the lifecycle programs, and the generic syscall pair in

@@ -1,7 +1,6 @@
 package enrich
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -76,31 +75,31 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first invalid setting, naming its key.
+// Validate reports the first invalid setting, naming its key (relative to
+// the enrich section).
 func (c Config) Validate() error {
-	var errs []error
 	if c.Kubernetes != KubeAuto && c.Kubernetes != KubeOff {
-		errs = append(errs, fmt.Errorf("enrich.kubernetes: %q is neither %q nor %q", c.Kubernetes, KubeAuto, KubeOff))
+		return fmt.Errorf("kubernetes: %q is neither %q nor %q", c.Kubernetes, KubeAuto, KubeOff)
 	}
 	positive := []struct {
 		key string
 		v   int64
 	}{
-		{"enrich.cri_timeout", int64(c.CRITimeout)},
-		{"enrich.cache_size", int64(c.CacheSize)},
-		{"enrich.cache_ttl", int64(c.CacheTTL)},
-		{"enrich.retry_ttl", int64(c.RetryTTL)},
-		{"enrich.wait_timeout", int64(c.WaitTimeout)},
-		{"enrich.side_queue", int64(c.SideQueue)},
-		{"enrich.workers", int64(c.Workers)},
+		{"cri_timeout", int64(c.CRITimeout)},
+		{"cache_size", int64(c.CacheSize)},
+		{"cache_ttl", int64(c.CacheTTL)},
+		{"retry_ttl", int64(c.RetryTTL)},
+		{"wait_timeout", int64(c.WaitTimeout)},
+		{"side_queue", int64(c.SideQueue)},
+		{"workers", int64(c.Workers)},
 	}
 	for _, p := range positive {
 		if p.v <= 0 {
-			errs = append(errs, fmt.Errorf("%s: must be positive", p.key))
+			return fmt.Errorf("%s: must be positive", p.key)
 		}
 	}
 	if _, err := tenant.New(c.TenantLabels, c.StaticTenants); err != nil {
-		errs = append(errs, fmt.Errorf("enrich.static_tenants: %w", err))
+		return fmt.Errorf("static_tenants: %w", err)
 	}
-	return errors.Join(errs...)
+	return nil
 }

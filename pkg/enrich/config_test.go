@@ -55,18 +55,18 @@ func TestConfigValidate(t *testing.T) {
 		mutate func(*Config)
 		key    string
 	}{
-		{"kubernetes mode", func(c *Config) { c.Kubernetes = "maybe" }, "enrich.kubernetes"},
-		{"wait timeout", func(c *Config) { c.WaitTimeout = 0 }, "enrich.wait_timeout"},
-		{"side queue", func(c *Config) { c.SideQueue = -1 }, "enrich.side_queue"},
-		{"cache size", func(c *Config) { c.CacheSize = 0 }, "enrich.cache_size"},
-		{"workers", func(c *Config) { c.Workers = 0 }, "enrich.workers"},
-		{"bad glob", func(c *Config) { c.StaticTenants = []tenant.Mapping{{Namespace: "a[", Tenant: "t"}} }, "enrich.static_tenants"},
+		{"kubernetes mode", func(c *Config) { c.Kubernetes = "maybe" }, "kubernetes"},
+		{"wait timeout", func(c *Config) { c.WaitTimeout = 0 }, "wait_timeout"},
+		{"side queue", func(c *Config) { c.SideQueue = -1 }, "side_queue"},
+		{"cache size", func(c *Config) { c.CacheSize = 0 }, "cache_size"},
+		{"workers", func(c *Config) { c.Workers = 0 }, "workers"},
+		{"bad glob", func(c *Config) { c.StaticTenants = []tenant.Mapping{{Namespace: "a[", Tenant: "t"}} }, "static_tenants"},
 	}
 	for _, tt := range tests {
 		cfg := DefaultConfig()
 		tt.mutate(&cfg)
 		err := cfg.Validate()
-		if err == nil || !strings.Contains(err.Error(), tt.key) {
+		if err == nil || !strings.HasPrefix(err.Error(), tt.key+":") {
 			t.Errorf("%s: Validate = %v, want an error naming %s", tt.name, err, tt.key)
 		}
 	}

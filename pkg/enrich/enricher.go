@@ -30,7 +30,7 @@ type Enricher struct {
 
 	// Pipeline-owned state.
 	cache   *lru
-	now     int64 // Unix ns of the last Flush or park
+	now     int64 // pipeline clock (Unix ns): last Flush or waiting event
 	parked  int
 	waiters []*entry
 	unknown *event.Metadata
@@ -238,8 +238,10 @@ func (e *Enricher) slow(ev *event.Event, ent *entry, next func(*event.Event)) {
 	}
 	cp := new(event.Event)
 	*cp = *ev
+	if ev.Timestamp > 0 {
+		e.now = ev.Timestamp
+	}
 	if len(ent.waiting) == 0 {
-		e.now = time.Now().UnixNano()
 		ent.deadline = e.now + int64(e.cfg.WaitTimeout)
 		e.waiters = append(e.waiters, ent)
 	}
@@ -284,7 +286,9 @@ func (e *Enricher) revalidate(ent *entry, snap *kube.Snapshot) {
 // Flush releases waiting events whose metadata arrived, or whose wait timed
 // out (with what is known, Meta.Complete false), in arrival order per
 // cgroup, and publishes the counters. The pipeline calls it often (every few
-// milliseconds and when idle).
+// milliseconds and when idle). now is the pipeline's clock: wait deadlines
+// and cache TTLs are measured on it and on event timestamps, so a replayed
+// capture behaves as it did live.
 func (e *Enricher) Flush(now time.Time, next func(*event.Event)) {
 	e.now = now.UnixNano()
 	e.drain(next)

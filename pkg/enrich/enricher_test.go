@@ -156,7 +156,9 @@ func TestOtherCgroupsFlowWhileOneWaits(t *testing.T) {
 	e := newTestEnricher(t, cfg, false) // no workers: lookups never answer
 	rootID, _ := e.resolver.ID("/")
 	slowID := mkCgroup(t, e, "docker/"+testCID)
+	t0 := time.Now()
 	var s sink
+	e.Flush(t0, s.next)
 	e.Process(&event.Event{Num: 1, CgroupID: slowID}, s.next)
 	e.Process(&event.Event{Num: 2, CgroupID: rootID}, s.next)
 	e.Process(&event.Event{Num: 3, CgroupID: slowID}, s.next)
@@ -164,11 +166,14 @@ func TestOtherCgroupsFlowWhileOneWaits(t *testing.T) {
 	if len(s.evs) != 2 || s.evs[0].Num != 2 || s.evs[1].Num != 4 {
 		t.Fatalf("host events did not flow past the waiting ones: %d out", len(s.evs))
 	}
-	e.Flush(time.Now(), s.next)
+	e.Flush(t0.Add(29*time.Millisecond), s.next)
 	if len(s.evs) != 2 {
 		t.Fatal("waiting events released before their timeout")
 	}
-	flushUntil(t, e, &s, 4, time.Second)
+	e.Flush(t0.Add(30*time.Millisecond), s.next)
+	if len(s.evs) != 4 {
+		t.Fatalf("%d events out after the timeout, want 4", len(s.evs))
+	}
 	for _, ev := range s.evs[2:] {
 		if ev.Meta == nil || ev.Meta.Complete || ev.Meta.Node != "node-1" {
 			t.Fatalf("timed-out event %d meta = %+v", ev.Num, ev.Meta)
@@ -182,9 +187,30 @@ func TestOtherCgroupsFlowWhileOneWaits(t *testing.T) {
 	if len(s.evs) != 5 {
 		t.Fatal("event after timeout waited again")
 	}
-	e.Flush(time.Now(), s.next)
+	e.Flush(t0.Add(time.Second), s.next)
 	if st := e.Stats(); st.Timeouts != 2 || st.Waits != 2 || st.Misses != 1 || st.Waiting != 0 {
 		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// TestWaitUsesEventClock checks that deadlines follow event timestamps (the
+// pipeline's clock), as when a capture is replayed.
+func TestWaitUsesEventClock(t *testing.T) {
+	testutil.RequireRoot(t)
+	cfg := testConfig(t)
+	cfg.WaitTimeout = 100 * time.Millisecond
+	e := newTestEnricher(t, cfg, false)
+	id := mkCgroup(t, e, "docker/"+testCID)
+	recorded := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	var s sink
+	e.Process(&event.Event{Num: 1, CgroupID: id, Timestamp: recorded.UnixNano()}, s.next)
+	e.Flush(recorded.Add(99*time.Millisecond), s.next)
+	if len(s.evs) != 0 {
+		t.Fatal("released before the deadline on the event clock")
+	}
+	e.Flush(recorded.Add(100*time.Millisecond), s.next)
+	if len(s.evs) != 1 {
+		t.Fatal("not released at the deadline on the event clock")
 	}
 }
 

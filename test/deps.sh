@@ -18,6 +18,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 go mod download
+# kube-apiserver and etcd for the enrichment tests, built once into a cache
+# outside the repository (minutes on a cold Go build cache).
+if [ "${VIGIL_SKIP_K8S_BINS:-}" != 1 ]; then
+  "$(dirname "$0")/k8s-bins.sh" >/dev/null
+fi
 # Chart tests (test/deploy): helm and kubeconform as Go tools in GOPATH/bin,
 # and the modules that ship the Kubernetes OpenAPI spec and the
 # prometheus-operator CRDs, from which the tests generate kubeconform's

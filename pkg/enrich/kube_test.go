@@ -57,7 +57,8 @@ func setNamespaceLabels(ctx context.Context, t *testing.T, c kubernetes.Interfac
 // enriched event, or fails after within.
 func eventually(t *testing.T, e *Enricher, ev event.Event, within time.Duration, what string, cond func(*event.Event) bool) *event.Event {
 	t.Helper()
-	end := time.Now().Add(within)
+	start := time.Now()
+	end := start.Add(within)
 	var last *event.Event
 	for time.Now().Before(end) {
 		var s sink
@@ -66,9 +67,10 @@ func eventually(t *testing.T, e *Enricher, ev event.Event, within time.Duration,
 		flushUntil(t, e, &s, 1, 2*time.Second)
 		last = s.evs[0]
 		if cond(last) {
+			t.Logf("%s: seen after %v", what, time.Since(start).Round(time.Millisecond))
 			return last
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("%s: not seen within %v; last meta %+v peer %+v", what, within, last.Meta, last.Peer)
 	return nil

@@ -22,7 +22,7 @@ func ParseImage(ref string) Image {
 		img.Digest = ref
 		return img
 	}
-	if at := strings.LastIndexByte(ref, '@'); at >= 0 {
+	if at := strings.IndexByte(ref, '@'); at >= 0 {
 		img.Digest = ref[at+1:]
 		ref = ref[:at]
 	}

@@ -3,9 +3,20 @@
 // uid, labels), namespace (name, labels), tenant, cluster and node, and the
 // identity of the remote pod of socket events.
 //
-// The stage runs on the pipeline's goroutine. A cgroup id whose metadata is
-// cached costs one map lookup; an unknown one starts an asynchronous fetch
-// (cgroup path → container id → CRI runtime → Kubernetes informers) and its
-// events wait in a bounded side queue until the answer or the wait timeout,
-// while events of other cgroups flow on.
+// Life cycle: New(cfg, log) prepares the stage; Start(ctx) runs the lookup
+// workers, loads the containers already running and starts the Kubernetes
+// watch; the pipeline goroutine then calls Process for every event and Flush
+// every few milliseconds; cancelling ctx stops everything.
+//
+// A cgroup id whose metadata is cached costs one map lookup and no
+// allocation. An unknown one starts an asynchronous lookup (cgroup id → path
+// → container and pod ids → CRI runtime → Kubernetes snapshot); its events
+// wait, in order, in a bounded side queue until the answer or the wait
+// timeout, while events of other cgroups flow on. Without a runtime or
+// without Kubernetes the fields they would fill stay empty; nothing is logged
+// per event.
+//
+// Subpackages: cgroup (mount, id → path, path parsing), cri (runtime
+// client), kube (namespace and pod informers, immutable snapshots), tenant
+// (namespace → tenant).
 package enrich

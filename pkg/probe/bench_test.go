@@ -224,7 +224,8 @@ func BenchmarkEventRate(b *testing.B) {
 			cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 			st := p.Stats()
 			b.ReportMetric(events/elapsed.Seconds(), "events/s")
-			b.ReportMetric(float64(st.KernelDrops+st.QueueDrops), "drops")
+			b.ReportMetric(float64(st.KernelDrops), "kernel-drops")
+			b.ReportMetric(float64(st.QueueDrops), "queue-drops")
 			b.ReportMetric(float64(cpu.Nanoseconds())/events, "agent-cpu-ns/event")
 		})
 	}

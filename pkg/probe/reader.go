@@ -11,31 +11,41 @@ import (
 	"go.uber.org/zap"
 )
 
-// recordCap is the initial capacity of a queue buffer; most records fit.
-const recordCap = 512
-
 // pollInterval is how often the reader looks for records the kernel wrote
 // without waking it (see wakeupBytes), and how long Run takes to notice
 // that its context is done.
 const pollInterval = 5 * time.Millisecond
 
+// Records travel from the reader to the consumer in batches, so that the
+// hand-over costs one channel operation per batch, not per record.
+const (
+	batchRecords = 256
+	batchBytes   = 64 << 10
+)
+
+// batch is a run of records: record i is data[ends[i-1]:ends[i]].
+type batch struct {
+	data []byte
+	ends []int
+}
+
 // Run reads records until ctx is cancelled and calls handle with each, in
 // order, on the calling goroutine. The ring buffer reader never waits for
-// handle: records go through a bounded queue, and when the queue is full
-// they are dropped and counted (Stats.QueueDrops). rec is valid only until
-// handle returns. Run returns nil when ctx is cancelled; it must not be
-// called twice at once.
+// handle: records go through a bounded queue (Config.QueueSize records, in
+// batches), and when the queue is full they are dropped and counted
+// (Stats.QueueDrops). rec is valid only until handle returns. Run returns
+// nil when ctx is cancelled; it must not be called twice at once.
 func (p *Probe) Run(ctx context.Context, handle func(rec []byte)) error {
 	if !p.running.CompareAndSwap(false, true) {
 		return errors.New("probe: Run is already running")
 	}
 	defer p.running.Store(false)
 
-	n := p.cfg.QueueSize
-	free := make(chan []byte, n)
-	full := make(chan []byte, n)
+	n := max(2, p.cfg.QueueSize/batchRecords)
+	free := make(chan *batch, n)
+	full := make(chan *batch, n)
 	for range n {
-		free <- make([]byte, 0, recordCap)
+		free <- &batch{data: make([]byte, 0, batchBytes), ends: make([]int, 0, batchRecords)}
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -45,23 +55,42 @@ func (p *Probe) Run(ctx context.Context, handle func(rec []byte)) error {
 		defer close(full)
 		readErr = p.read(ctx, free, full)
 	}()
-	for rec := range full {
-		handle(rec)
-		free <- rec[:0]
+	for b := range full {
+		start := 0
+		for _, end := range b.ends {
+			handle(b.data[start:end])
+			start = end
+		}
+		b.data, b.ends = b.data[:0], b.ends[:0]
+		free <- b
 	}
 	wg.Wait()
 	return readErr
 }
 
-// read moves records from the ring buffer to full until ctx is done.
-func (p *Probe) read(ctx context.Context, free <-chan []byte, full chan<- []byte) error {
+// read moves records from the ring buffer to full until ctx is done. A
+// batch is handed over when it is full, when the ring buffer is empty, and
+// at every poll, so a quiet stream is not held back.
+func (p *Probe) read(ctx context.Context, free <-chan *batch, full chan<- *batch) error {
 	var rec ringbuf.Record
+	var cur *batch
+	flush := func() {
+		if cur != nil && len(cur.ends) > 0 {
+			full <- cur // never blocks: full holds every batch
+			cur = nil
+		}
+	}
+	defer flush()
 	p.reader.SetDeadline(time.Now().Add(pollInterval))
 	for {
+		if cur != nil && len(cur.ends) > 0 && p.reader.AvailableBytes() == 0 {
+			flush()
+		}
 		err := p.reader.ReadInto(&rec)
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
+			flush()
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -77,11 +106,18 @@ func (p *Probe) read(ctx context.Context, free <-chan []byte, full chan<- []byte
 			continue
 		}
 		p.records.Add(1)
-		select {
-		case buf := <-free:
-			full <- append(buf, rec.RawSample...)
-		default:
-			p.queueDrops.Add(1)
+		if cur == nil {
+			select {
+			case cur = <-free:
+			default:
+				p.queueDrops.Add(1)
+				continue
+			}
+		}
+		cur.data = append(cur.data, rec.RawSample...)
+		cur.ends = append(cur.ends, len(cur.data))
+		if len(cur.ends) >= batchRecords || len(cur.data) >= batchBytes {
+			flush()
 		}
 	}
 }

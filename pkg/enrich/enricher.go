@@ -197,6 +197,7 @@ func (e *Enricher) Process(ev *event.Event, next func(*event.Event)) {
 			e.revalidate(ent, snap)
 		}
 		ev.Meta = ent.meta
+		ev.Peer = nil
 		if ev.FD != nil && snap != nil {
 			setPeer(ev, snap)
 		}
@@ -217,7 +218,7 @@ func setPeer(ev *event.Event, snap *kube.Snapshot) {
 func (e *Enricher) slow(ev *event.Event, ent *entry, next func(*event.Event)) {
 	if ent == nil {
 		if !e.submit(ev.CgroupID) {
-			e.passUnenriched(ev, next)
+			e.passUnenriched(ev, nil, next)
 			return
 		}
 		e.c.misses++
@@ -233,7 +234,7 @@ func (e *Enricher) slow(ev *event.Event, ent *entry, next func(*event.Event)) {
 		}
 	}
 	if e.parked >= e.cfg.SideQueue {
-		e.passUnenriched(ev, next)
+		e.passUnenriched(ev, ent, next)
 		return
 	}
 	cp := new(event.Event)
@@ -250,10 +251,18 @@ func (e *Enricher) slow(ev *event.Event, ent *entry, next func(*event.Event)) {
 	e.c.waits++
 }
 
-// passUnenriched hands ev on with whatever little is known and counts it.
-func (e *Enricher) passUnenriched(ev *event.Event, next func(*event.Event)) {
+// passUnenriched hands ev on at once with whatever little is known of its
+// cgroup (ent may be nil) and counts it as a drop.
+func (e *Enricher) passUnenriched(ev *event.Event, ent *entry, next func(*event.Event)) {
 	e.c.drops++
 	ev.Meta = e.unknown
+	if ent != nil && ent.meta != nil {
+		ev.Meta = ent.meta
+	}
+	ev.Peer = nil
+	if snap := e.snapshot(); snap != nil {
+		setPeer(ev, snap)
+	}
 	next(ev)
 }
 
@@ -332,6 +341,7 @@ func (e *Enricher) release(ent *entry, snap *kube.Snapshot, next func(*event.Eve
 	e.parked -= len(w)
 	for _, ev := range w {
 		ev.Meta = meta
+		ev.Peer = nil
 		if snap != nil {
 			setPeer(ev, snap)
 		}

@@ -5,10 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vigilsec/vigil/pkg/enrich/cgroup"
 	"github.com/vigilsec/vigil/pkg/event"
@@ -284,5 +289,40 @@ func TestExpiredEntryIsRefreshedInBackground(t *testing.T) {
 	}
 	if st := e.Stats(); st.Misses != 1 {
 		t.Fatalf("refresh counted as a miss: %+v", st)
+	}
+}
+
+// TestNoRuntimeLogsOnce runs container lookups with no runtime and no
+// Kubernetes: the fields stay empty and the missing runtime is logged once,
+// not per event or per container.
+func TestNoRuntimeLogsOnce(t *testing.T) {
+	testutil.RequireRoot(t)
+	core, logs := observer.New(zapcore.DebugLevel)
+	e, err := New(testConfig(t), zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.Start(ctx)
+	<-e.primed
+	var s sink
+	for i, id := range []string{testCID, strings.Repeat("ab", 32), strings.Repeat("cd", 32)} {
+		cg := mkCgroup(t, e, "kubepods/besteffort/pod8a5c1f0e-3b2d-4c6e-9f7a-1b2c3d4e5f6"+strconv.Itoa(i)+"/"+id)
+		for range 3 {
+			e.Process(&event.Event{CgroupID: cg}, s.next)
+		}
+	}
+	flushUntil(t, e, &s, 9, 2*time.Second)
+	for _, ev := range s.evs {
+		if m := ev.Meta; m.ContainerFullID == "" || m.ContainerName != "" || m.Image != "" || !m.Complete {
+			t.Fatalf("meta without runtime = %+v", m)
+		}
+	}
+	if n := logs.FilterMessageSnippet("no container runtime").Len(); n != 1 {
+		t.Fatalf("missing runtime logged %d times, want once; all logs: %v", n, logs.All())
+	}
+	if n := logs.FilterLevelExact(zapcore.ErrorLevel).Len(); n != 0 {
+		t.Fatalf("%d errors logged", n)
 	}
 }

@@ -146,7 +146,13 @@ func (s *session) of(pid uint32) []event.Event {
 // decoded JSON output (the last line) and its pid.
 func (s *session) runAction(t testing.TB, args ...string) (map[string]any, uint32) {
 	t.Helper()
-	cmd := exec.Command(actionsBinary(t), args...)
+	return s.runExe(t, actionsBinary(t), args...)
+}
+
+// runExe is runAction with a copy of the helper at another path.
+func (s *session) runExe(t testing.TB, exe string, args ...string) (map[string]any, uint32) {
+	t.Helper()
+	cmd := exec.Command(exe, args...)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("actions %v: %v\n%s", args, err, out)

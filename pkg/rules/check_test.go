@@ -39,8 +39,13 @@ func evalCond(t *testing.T, cond string, ev *event.Event) (bool, error) {
 		}
 		return "", false
 	}})
+	// As the engine does, a rule runs only on the event types it matches.
+	r := rs.AllRules()[0]
+	if !r.MatchesType(ev.Type) {
+		return false, nil
+	}
 	e.Begin(rs, ev)
-	return e.Match(rs.AllRules()[0])
+	return e.Match(r)
 }
 
 func TestConditions(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/vigilsec/vigil/pkg/event"
 )
 
 // Env is the environment compiled conditions run against. A condition is
@@ -46,6 +47,9 @@ type builder struct {
 	// cond and item are the rule being compiled.
 	cond *composed
 	item string
+	// types are the event types of the rule being compiled: it only ever
+	// runs on them, so evt.type checks decided by them become constants.
+	types typeSet
 }
 
 func (c *collector) compile() *Ruleset {
@@ -272,6 +276,7 @@ func (b *builder) compileRule(r *ruleDef) *Rule {
 	b.cond, b.item = &cond, item
 	resolved, cerr := b.resolve(ast, nil, nil)
 	if cerr == nil {
+		b.types = eventTypes(resolved, false)
 		var src strings.Builder
 		// P is bound to a variable once so each leaf call is a cheap
 		// variable load rather than a field fetch from the environment.
@@ -350,6 +355,10 @@ func (b *builder) emit(e Expr, def *macroDef, sb *strings.Builder) *compileErr {
 	case *macroUse:
 		return b.emit(n.Body, n.def, sb)
 	case *CheckExpr:
+		if c, ok := b.constEvtType(n); ok {
+			sb.WriteString(strconv.FormatBool(c))
+			return nil
+		}
 		key := n.String()
 		idx, ok := b.leaves[key]
 		if !ok {
@@ -379,4 +388,37 @@ func (b *builder) emit(e Expr, def *macroDef, sb *strings.Builder) *compileErr {
 		return &compileErr{def: def, off: e.Offset(), msg: fmt.Sprintf("unexpected %T", e)}
 	}
 	return nil
+}
+
+// constEvtType decides an evt.type check from the rule's event types when
+// it can: true when every type the rule runs on passes it, false when none
+// does.
+func (b *builder) constEvtType(n *CheckExpr) (bool, bool) {
+	if n.Field.Name != "evt.type" || n.Field.HasArg || len(n.Field.Transformers) > 0 || n.RHS != nil {
+		return false, false
+	}
+	var set typeSet
+	switch n.Op {
+	case "=", "==", "in", "intersects", "!=":
+	default:
+		return false, false
+	}
+	for _, v := range n.Values {
+		if t, ok := event.TypeByName(v.Text); ok {
+			set.add(t)
+		}
+	}
+	if n.Op == "!=" {
+		set = set.complement()
+	}
+	if b.types.count() == 0 {
+		return false, false
+	}
+	switch {
+	case b.types.intersect(set) == b.types:
+		return true, true
+	case b.types.intersect(set).count() == 0:
+		return false, true
+	}
+	return false, false
 }

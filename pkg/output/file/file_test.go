@@ -138,7 +138,7 @@ func TestAppendsToExisting(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	for cfg, want := range map[*Config]string{
-		{Enabled: true}:                                "path:",
+		{Enabled: true}: "path:",
 		{Enabled: true, Path: "x", Fsync: "sometimes"}: "fsync:",
 		{Enabled: true, Path: "x", Format: "xml"}:      "format:",
 		{Enabled: true, Path: "x", MaxFiles: -1}:       "max_files:",

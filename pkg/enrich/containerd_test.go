@@ -173,3 +173,53 @@ func TestRunningContainersArePrimed(t *testing.T) {
 		t.Fatalf("stats = %+v", st)
 	}
 }
+
+// TestRuntimeRestart stops containerd while a container runs: its first
+// event goes on incomplete (the lookup fails, nothing empty is cached), and
+// once containerd is back the container's events get the full metadata.
+func TestRuntimeRestart(t *testing.T) {
+	d := containerd.Start(t)
+	cfg := testConfig(t)
+	cfg.CRISockets = []string{d.Socket}
+	cfg.RetryTTL = 20 * time.Millisecond
+	e := newTestEnricher(t, cfg, true)
+	<-e.primed
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pod, err := d.RunPod(ctx, containerd.PodSpec{Name: "job-0", Namespace: "batch", UID: "5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716", QOS: "besteffort"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.Log())
+	}
+	c, err := d.RunContainer(ctx, pod, containerd.ContainerSpec{Name: "worker"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.Log())
+	}
+	d.Stop()
+	var s sink
+	e.Process(&event.Event{CgroupID: c.CgroupID}, s.next)
+	flushUntil(t, e, &s, 1, 5*time.Second)
+	if m := s.evs[0].Meta; m.Complete || m.ContainerFullID != c.ID || m.ContainerName != "" {
+		t.Fatalf("meta while the runtime is down = %+v", m)
+	}
+	if st := e.Stats(); st.Errors == 0 || st.Timeouts != 0 {
+		t.Fatalf("stats while the runtime is down = %+v", st)
+	}
+
+	d.Restart()
+	end := time.Now().Add(15 * time.Second)
+	for {
+		var s sink
+		e.Process(&event.Event{CgroupID: c.CgroupID}, s.next)
+		e.Flush(time.Now(), s.next)
+		if len(s.evs) == 1 && s.evs[0].Meta.Complete {
+			if m := s.evs[0].Meta; m.ContainerName != "worker" || m.PodName != "job-0" || m.Namespace != "batch" {
+				t.Fatalf("meta after restart = %+v", m)
+			}
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no complete metadata after the runtime came back; stats %+v", e.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

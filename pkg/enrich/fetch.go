@@ -52,7 +52,11 @@ func (e *Enricher) lookup(ctx context.Context, id uint64) {
 		return
 	}
 	e.send(ctx, id, &workload{info: info})
-	client := e.rt.get(ctx)
+	client, err := e.rt.get(ctx)
+	if err != nil {
+		e.send(ctx, id, &workload{info: info, final: true, err: err})
+		return
+	}
 	if client == nil {
 		e.send(ctx, id, &workload{info: info, final: true})
 		return
@@ -78,39 +82,61 @@ type runtimeConn struct {
 	cfg Config
 	log *zap.Logger
 
-	mu       sync.Mutex
-	client   *cri.Client
-	nextTry  time.Time
-	reported bool
+	mu      sync.Mutex
+	client  *cri.Client
+	nextTry time.Time
+	// lastErr is why an expected runtime does not answer (nil when the
+	// node has none); connected reports that a runtime answered once, after
+	// which it is always expected.
+	lastErr        error
+	connected      bool
+	reportedAbsent bool
+	reportedDown   bool
 }
 
-// redialAfter is how long to wait before probing the sockets again after no
-// runtime answered.
-const redialAfter = 30 * time.Second
+// How long to wait before probing the sockets again: when none exists, and
+// when an expected runtime does not answer.
+const (
+	redialAbsent = 30 * time.Second
+	redialDown   = time.Second
+)
 
-// get returns the connected client, dialling when needed; nil when no runtime
-// answers (logged once, retried every redialAfter).
-func (r *runtimeConn) get(ctx context.Context) *cri.Client {
+// get returns the connected client, dialling when needed. It returns nil and
+// no error when the node has no runtime (logged once), and an error when a
+// runtime is expected (its socket exists, or it answered before) but does
+// not answer: then lookups fail and are retried instead of caching empty
+// container fields.
+func (r *runtimeConn) get(ctx context.Context) (*cri.Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.client != nil {
-		return r.client
+		return r.client, nil
 	}
-	if time.Now().Before(r.nextTry) {
-		return nil
+	now := time.Now()
+	if now.Before(r.nextTry) {
+		return nil, r.lastErr
 	}
 	c, err := cri.Dial(ctx, r.cfg.CRISockets, r.cfg.CRITimeout)
-	if err != nil {
-		r.nextTry = time.Now().Add(redialAfter)
-		if !r.reported {
-			r.reported = true
+	switch {
+	case err == nil:
+		r.log.Info("container runtime connected", zap.String("socket", c.Endpoint()), zap.String("runtime", c.Runtime()))
+		r.client, r.connected, r.lastErr, r.reportedDown = c, true, nil, false
+		return c, nil
+	case errors.Is(err, cri.ErrNoSocket) && !r.connected:
+		r.nextTry, r.lastErr = now.Add(redialAbsent), nil
+		if !r.reportedAbsent {
+			r.reportedAbsent = true
 			r.log.Info("no container runtime: container names, images and pods stay empty", zap.Error(err))
 		}
-		return nil
+		return nil, nil
+	default:
+		r.nextTry, r.lastErr = now.Add(redialDown), err
+		if !r.reportedDown {
+			r.reportedDown = true
+			r.log.Warn("container runtime does not answer; retrying", zap.Error(err))
+		}
+		return nil, err
 	}
-	r.log.Info("container runtime connected", zap.String("socket", c.Endpoint()), zap.String("runtime", c.Runtime()))
-	r.client = c
-	return c
 }
 
 // failed drops the connection after an unavailable runtime, so the next

@@ -15,7 +15,7 @@ func (e *Enricher) prime(ctx context.Context) {
 	if e.resolver == nil {
 		return
 	}
-	client := e.rt.get(ctx)
+	client, _ := e.rt.get(ctx)
 	if client == nil {
 		return
 	}

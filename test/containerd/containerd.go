@@ -45,7 +45,9 @@ type Daemon struct {
 
 	t       testing.TB
 	cgroups []string // pod cgroup parents to remove at the end
+	args    []string
 	cmd     *exec.Cmd
+	exited  chan struct{}
 	conn    *grpc.ClientConn
 	log     *bytes.Buffer
 }
@@ -118,36 +120,76 @@ func Start(t testing.TB) *Daemon {
 	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.cmd = exec.Command(bin, "--config", cfgPath, "--log-level", "info")
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	d.args = []string{bin, "--config", cfgPath, "--log-level", "info"}
 	t.Cleanup(d.stop)
-
 	d.conn, err = grpc.NewClient("unix://"+d.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Runtime = runtimeapi.NewRuntimeServiceClient(d.conn)
+	if err := d.launch(); err != nil {
+		t.Fatal(err)
+	}
+
+	d.Image = BuildSleeper(t, filepath.Join(dir, "build"), PauseImage, SleeperImage)
+	d.Ctr("images", "import", d.Image.Archive)
+	return d
+}
+
+// launch starts containerd and waits until its CRI service answers.
+func (d *Daemon) launch() error {
+	d.cmd = exec.Command(d.args[0], d.args[1:]...)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := d.cmd.Start(); err != nil {
+		d.cmd = nil
+		return err
+	}
+	d.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { cmd.Wait(); close(exited) }(d.cmd, d.exited)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := d.Runtime.Version(ctx, &runtimeapi.VersionRequest{})
 		cancel()
 		if err == nil {
-			break
+			return nil
+		}
+		select {
+		case <-d.exited:
+			return fmt.Errorf("containerd exited: %v\n%s", d.cmd.ProcessState, d.log.String())
+		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("containerd did not answer on %s: %v\n%s", d.Socket, err, d.log.String())
+			return fmt.Errorf("containerd did not answer on %s: %v\n%s", d.Socket, err, d.log.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
+}
 
-	d.Image = BuildSleeper(t, filepath.Join(dir, "build"), PauseImage, SleeperImage)
-	d.Ctr("images", "import", d.Image.Archive)
-	return d
+// Stop stops containerd, leaving its containers (and their shims) running,
+// as a runtime upgrade or crash does.
+func (d *Daemon) Stop() {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(15 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+	}
+	d.cmd = nil
+}
+
+// Restart starts containerd again after Stop; it recovers the running
+// containers.
+func (d *Daemon) Restart() {
+	d.t.Helper()
+	if err := d.launch(); err != nil {
+		d.t.Fatal(err)
+	}
 }
 
 // Ctr runs ctr against the daemon in the k8s.io namespace and returns its
@@ -168,7 +210,12 @@ func (d *Daemon) Log() string { return d.log.String() }
 // stop removes every pod sandbox (stopping its containers and shims), then
 // stops containerd and removes its directory.
 func (d *Daemon) stop() {
-	if d.Runtime != nil {
+	if d.cmd == nil && d.args != nil && d.Runtime != nil {
+		if err := d.launch(); err != nil { // stopped by the test: restart to clean up
+			d.t.Logf("containerd: restart for cleanup: %v", err)
+		}
+	}
+	if d.cmd != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if resp, err := d.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{}); err == nil {
 			for _, s := range resp.GetItems() {
@@ -181,17 +228,7 @@ func (d *Daemon) stop() {
 	if d.conn != nil {
 		d.conn.Close()
 	}
-	if d.cmd != nil && d.cmd.Process != nil {
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { d.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			d.cmd.Process.Kill()
-			<-done
-		}
-	}
+	d.Stop()
 	// Overlay mounts of removed snapshots are gone; unmount leftovers before
 	// removing the tree.
 	if mounts, err := os.ReadFile("/proc/self/mounts"); err == nil {

@@ -30,6 +30,11 @@ var ErrNotFound = errors.New("cri: container not found")
 // ErrNoRuntime is returned by Dial when none of the sockets answers.
 var ErrNoRuntime = errors.New("cri: no container runtime socket answers")
 
+// ErrNoSocket is returned by Dial (wrapped with ErrNoRuntime) when none of
+// the sockets exists: the node has no runtime, as opposed to one that is
+// down.
+var ErrNoSocket = errors.New("cri: no runtime socket exists")
+
 // Kubelet labels the runtime stores on every container and sandbox.
 const (
 	LabelPodName       = "io.kubernetes.pod.name"
@@ -93,7 +98,7 @@ func Dial(ctx context.Context, sockets []string, timeout time.Duration) (*Client
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrNoRuntime, errors.Join(errs...))
 	}
-	return nil, fmt.Errorf("%w (tried %s)", ErrNoRuntime, strings.Join(sockets, ", "))
+	return nil, fmt.Errorf("%w: %w (tried %s)", ErrNoRuntime, ErrNoSocket, strings.Join(sockets, ", "))
 }
 
 func dialOne(ctx context.Context, socket string, timeout time.Duration) (*Client, error) {

@@ -2,6 +2,8 @@ package enrich
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,5 +223,45 @@ func TestRuntimeRestart(t *testing.T) {
 			t.Fatalf("no complete metadata after the runtime came back; stats %+v", e.Stats())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPlainContainerdContainer runs a container with ctr (no CRI, no pod) in
+// containerd's "default" namespace: the cgroup path /default/<id> gives the
+// container id, the runtime does not know it through CRI, and the event is
+// complete with only the id.
+func TestPlainContainerdContainer(t *testing.T) {
+	d := containerd.Start(t)
+	cfg := testConfig(t)
+	cfg.CRISockets = []string{d.Socket}
+	e := newTestEnricher(t, cfg, true)
+	<-e.primed
+
+	const id = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	d.CtrIn("default", "images", "import", d.Image.Archive)
+	d.CtrIn("default", "run", "-d", containerd.SleeperImage, id)
+	t.Cleanup(func() {
+		d.CtrIn("default", "task", "kill", "-s", "SIGKILL", id)
+		time.Sleep(100 * time.Millisecond)
+		d.CtrIn("default", "task", "delete", "-f", id)
+		d.CtrIn("default", "containers", "delete", id)
+		containerd.RemoveCgroups("/default")
+	})
+	var pid int
+	if _, err := fmt.Sscan(strings.Fields(d.CtrIn("default", "task", "ps", id))[2], &pid); err != nil {
+		t.Fatal(err)
+	}
+	path, cgID, err := containerd.ProcessCgroup(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != "/default/"+id {
+		t.Fatalf("ctr container cgroup = %s, want /default/%s", path, id)
+	}
+	var s sink
+	e.Process(&event.Event{CgroupID: cgID}, s.next)
+	flushUntil(t, e, &s, 1, 5*time.Second)
+	if m := s.evs[0].Meta; m.ContainerFullID != id || m.ContainerID != id[:12] || m.PodName != "" || m.ContainerName != "" || !m.Complete {
+		t.Fatalf("meta = %+v", m)
 	}
 }

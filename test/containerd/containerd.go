@@ -196,7 +196,13 @@ func (d *Daemon) Restart() {
 // output, failing the test on error.
 func (d *Daemon) Ctr(args ...string) string {
 	d.t.Helper()
-	full := append([]string{"--address", d.Socket, "--namespace", "k8s.io"}, args...)
+	return d.CtrIn("k8s.io", args...)
+}
+
+// CtrIn runs ctr against the daemon in the given containerd namespace.
+func (d *Daemon) CtrIn(namespace string, args ...string) string {
+	d.t.Helper()
+	full := append([]string{"--address", d.Socket, "--namespace", namespace}, args...)
 	out, err := exec.Command("ctr", full...).CombinedOutput()
 	if err != nil {
 		d.t.Fatalf("ctr %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -238,7 +244,7 @@ func (d *Daemon) stop() {
 			}
 		}
 	}
-	removeCgroups(d.cgroups)
+	RemoveCgroups(d.cgroups...)
 	if err := os.RemoveAll(d.Dir); err != nil {
 		d.t.Logf("containerd: cleanup %s: %v", d.Dir, err)
 	}
@@ -247,9 +253,10 @@ func (d *Daemon) stop() {
 // String describes the daemon for logs.
 func (d *Daemon) String() string { return fmt.Sprintf("containerd(%s)", d.Socket) }
 
-// removeCgroups removes the (empty) pod cgroups the kubelet would have
-// removed, and their parents when empty, from every cgroup hierarchy.
-func removeCgroups(parents []string) {
+// RemoveCgroups removes the given (empty) cgroups, such as the pod cgroups
+// the kubelet would have removed, and their parents when empty, from every
+// cgroup hierarchy.
+func RemoveCgroups(parents ...string) {
 	mounts, err := os.ReadFile("/proc/self/mounts")
 	if err != nil {
 		return

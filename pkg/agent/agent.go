@@ -1,0 +1,292 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vigilsec/vigil/pkg/alert"
+	"github.com/vigilsec/vigil/pkg/config"
+	"github.com/vigilsec/vigil/pkg/engine"
+	"github.com/vigilsec/vigil/pkg/enrich"
+	"github.com/vigilsec/vigil/pkg/event"
+	"github.com/vigilsec/vigil/pkg/metrics"
+	"github.com/vigilsec/vigil/pkg/output"
+	"github.com/vigilsec/vigil/pkg/probe"
+	"github.com/vigilsec/vigil/pkg/state"
+)
+
+// Options are what the command line adds to the config.
+type Options struct {
+	// Log is the agent's logger.
+	Log *zap.Logger
+	// Version is reported in vigil_build_info.
+	Version string
+	// Stdout receives the stdout output and, with Events, the event lines.
+	Stdout io.Writer
+	// Events prints every decoded, state-enriched event as a JSON line on
+	// Stdout, before any rule; the rules still run.
+	Events bool
+	// ConfigPath is watched for changes along with the rules (empty: none).
+	ConfigPath string
+	// Reload, when set, receives a value for every reload attempt with its
+	// outcome (tests).
+	Reload chan<- error
+}
+
+// maintenanceEvery is how often held-back events are released, exited
+// processes reaped and drop counters checked when no record arrives.
+const maintenanceEvery = 5 * time.Millisecond
+
+// Run runs the agent until ctx is cancelled or SIGINT/SIGTERM arrives, then
+// stops reading, drains the pipeline and flushes the outputs within
+// cfg.ShutdownTimeout. SIGHUP and changes of the rules or config files
+// reload the rules; a ruleset that fails to load is logged and the running
+// one stays.
+func Run(ctx context.Context, cfg config.Config, o Options) error {
+	log := o.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname = nodeName(cfg)
+	}
+
+	m := metrics.New(metrics.Options{Version: o.Version, GoMetrics: cfg.Metrics.GoMetrics})
+	var srv *metrics.Server
+	if cfg.Metrics.Enabled {
+		var err error
+		srv, err = metrics.Start(cfg.Metrics, m.Handler(metrics.HandlerOptions{ErrorLog: zap.NewStdLog(log)}))
+		if err != nil {
+			return fmt.Errorf("metrics server: %w", err)
+		}
+		log.Info("metrics and health endpoints listening", zap.String("address", srv.Addr()))
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.Metrics.ShutdownTimeout)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+
+	// Rules first: a broken rules file stops the start with every error.
+	rs, err := loadRules(cfg.Rules.Files, log)
+	if err != nil {
+		m.RulesReloaded(false)
+		return err
+	}
+	m.RulesReloaded(true)
+	eng, err := engine.New(rs, engine.Options{RuleMatching: cfg.Rules.Matching, Hostname: hostname})
+	if err != nil {
+		return err
+	}
+	m.SetReady(metrics.ComponentRules, true)
+
+	dests, err := output.Build(ctx, cfg.Outputs, output.Options{Stdout: o.Stdout, Logger: log})
+	if err != nil {
+		return err
+	}
+	disp, err := alert.New(cfg.Alerts, dests, alert.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := disp.Close(sctx); err != nil {
+			log.Warn("alerts not all delivered at shutdown", zap.Error(err))
+		}
+	}()
+
+	en, err := enrich.New(cfg.Enrich, log)
+	if err != nil {
+		return fmt.Errorf("enrich: %w", err)
+	}
+	enrichCtx, stopEnrich := context.WithCancel(ctx)
+	defer stopEnrich()
+	en.Start(enrichCtx)
+
+	pr, err := probe.Open(cfg.Probe, log)
+	if err != nil {
+		return fmt.Errorf("kernel probes: %w", err)
+	}
+	defer pr.Close()
+	if err := pr.SetEventTypes(kernelTypes(rs)); err != nil {
+		return fmt.Errorf("kernel probes: %w", err)
+	}
+
+	// Seed the process table once the probes record, so that nothing
+	// started between the scan and the first record is missed.
+	st := state.New(state.Options{})
+	if snap, err := state.ScanProc("/proc"); err != nil {
+		log.Warn("process table not seeded from /proc", zap.Error(err))
+	} else if err := st.Seed(snap); err != nil {
+		log.Warn("process table not seeded from /proc", zap.Error(err))
+	}
+
+	var observe func(*event.Event)
+	if o.Events {
+		var buf []byte
+		observe = func(ev *event.Event) {
+			buf = append(event.AppendJSON(buf[:0], ev), '\n')
+			_, _ = o.Stdout.Write(buf)
+		}
+	}
+	pipe := NewPipeline(PipelineOptions{
+		Decoder: event.NewDecoder(pr.SyscallTable(), event.BootOffset()),
+		State:   st,
+		Enrich:  en,
+		Eval:    eng,
+		Emit:    disp.Enqueue,
+		Observe: observe,
+		Latency: metrics.NewLatencySampler(m.EngineLatency(), 64),
+	})
+	// The pipeline runs on the probe's goroutine; maintenance (releasing
+	// held events, reaping) and state metrics take the same lock so the
+	// stages stay single-threaded.
+	var mu sync.Mutex
+	registerSources(m, sources{pipe: pipe, probe: pr, state: st, lock: &mu, enrich: en, engine: eng, disp: disp,
+		rules: func() int { return len(eng.Ruleset().Rules()) }})
+	handle := func(rec []byte) {
+		mu.Lock()
+		pipe.Handle(rec)
+		mu.Unlock()
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+
+	reload := func(reason string) {
+		err := reloadRules(cfg.Rules.Files, eng, pr, log, reason)
+		m.RulesReloaded(err == nil)
+		if o.Reload != nil {
+			o.Reload <- err
+		}
+	}
+	reloadCh := make(chan string, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-hup:
+				reload("SIGHUP")
+			case r := <-reloadCh:
+				reload(r)
+			}
+		}
+	}()
+	if cfg.Rules.Watch {
+		paths := append([]string(nil), cfg.Rules.Files...)
+		if o.ConfigPath != "" {
+			paths = append(paths, o.ConfigPath)
+		}
+		if len(paths) > 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := watchFiles(bg, paths, 200*time.Millisecond, log, func(r string) {
+					select {
+					case reloadCh <- r:
+					default: // a reload is already pending
+					}
+				})
+				if err != nil {
+					log.Warn("rules files are not watched; SIGHUP still reloads", zap.Error(err))
+				}
+			}()
+		}
+	}
+
+	drops := newDropWatch(cfg.SelfAlerts.DropThreshold, cfg.SelfAlerts.Interval, hostname)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(maintenanceEvery)
+		defer tick.Stop()
+		lastDropCheck := time.Now()
+		lastReap := time.Now()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case now := <-tick.C:
+				mu.Lock()
+				pipe.Tick(now)
+				if now.Sub(lastReap) >= time.Second {
+					st.Reap(now.UnixNano())
+					lastReap = now
+				}
+				mu.Unlock()
+				if cfg.SelfAlerts.DropThreshold > 0 && now.Sub(lastDropCheck) >= cfg.SelfAlerts.Interval {
+					lastDropCheck = now
+					if a := drops.check(now, dropCounters(pr, en)); a != nil {
+						log.Warn("events dropped", zap.String("detail", a.Output))
+						disp.Enqueue(a)
+					}
+				}
+			}
+		}
+	}()
+
+	m.SetReady(metrics.ComponentProbes, true)
+	log.Info("vigil running", zap.Int("rules", len(rs.Rules())), zap.Int("event_types", len(pr.EventTypes())), zap.String("hostname", hostname))
+	runErr := pr.Run(ctx, handle)
+	m.SetReady(metrics.ComponentProbes, false)
+	stopBG()
+	wg.Wait()
+	// Events still held for metadata go on with what is known.
+	mu.Lock()
+	pipe.Tick(time.Now().Add(time.Hour))
+	mu.Unlock()
+	log.Info("vigil stopping: flushing alerts", zap.Duration("deadline", cfg.ShutdownTimeout))
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	return nil
+}
+
+// nodeName is the name alerts carry: the configured node name, NODE_NAME,
+// then the host name.
+func nodeName(cfg config.Config) string {
+	if cfg.Enrich.NodeName != "" {
+		return cfg.Enrich.NodeName
+	}
+	if n := os.Getenv("NODE_NAME"); n != "" {
+		return n
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
+// dropCounters gathers every cumulative drop counter of the event path.
+func dropCounters(pr *probe.Probe, en *enrich.Enricher) map[string]uint64 {
+	ps := pr.Stats()
+	es := en.Stats()
+	return map[string]uint64{
+		"kernel": ps.KernelDrops + ps.InflightDrops,
+		"queue":  ps.QueueDrops,
+		"enrich": es.Drops,
+	}
+}

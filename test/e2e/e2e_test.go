@@ -1,0 +1,293 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// falcoRules is Falco's stable rules file, a compatibility fixture kept
+// beside the repository.
+var falcoRules = filepath.Join(repoRoot, "..", "shared", "falco", "falco_rules.yaml")
+
+// alertWait is how long a behaviour's alert may take to arrive.
+const alertWait = 10 * time.Second
+
+// behaviour is one detectable action and the alert it must raise.
+type behaviour struct {
+	name     string
+	rule     string
+	priority string
+	// do performs the behaviour; marker is unique to this run and should
+	// appear in the alert's output (a path, a command-line argument).
+	do func(t *testing.T, env *env) (marker string)
+}
+
+// env is what behaviours may use.
+type env struct {
+	actions string
+	dir     string // a fresh directory for this behaviour
+}
+
+func (e *env) run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run(t, ctx, name, args...)
+}
+
+// copyExe copies the actions program to path (so that it runs under
+// another name: its comm is the file's base name).
+func (e *env) copyExe(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(e.actions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func shared(t *testing.T) {
+	if _, err := os.Stat(falcoRules); err != nil {
+		t.Fatalf("Falco's rules fixture is missing: %v", err)
+	}
+}
+
+// Behaviours common to Vigil's default rules, on the host.
+var defaultBehaviours = []behaviour{
+	{"sensitive file read", "Sensitive file read by unexpected program", "Warning", func(t *testing.T, e *env) string {
+		marker := filepath.Join(e.dir, "no-such-file")
+		e.run(t, "cat", "/etc/shadow", marker)
+		return marker
+	}},
+	{"symlink to sensitive file", "Symlink to sensitive file", "Warning", func(t *testing.T, e *env) string {
+		link := filepath.Join(e.dir, "shadow-link")
+		e.run(t, e.actions, "symlink", "/etc/shadow", link)
+		return link
+	}},
+	{"hardlink to sensitive file", "Hardlink to sensitive file", "Warning", func(t *testing.T, e *env) string {
+		link := filepath.Join(filepath.Dir(e.dir), filepath.Base(e.dir)+"-shadow-hardlink")
+		t.Cleanup(func() { os.Remove(link) })
+		e.run(t, e.actions, "link", "/etc/shadow", link)
+		return link
+	}},
+	{"fileless execution", "Fileless program execution", "Critical", func(t *testing.T, e *env) string {
+		e.run(t, e.actions, "memfd-exec")
+		return "memfd"
+	}},
+	{"execution from /dev/shm", "Program executed from shared memory", "Warning", func(t *testing.T, e *env) string {
+		exe := filepath.Join("/dev/shm", "vigil-e2e-"+filepath.Base(e.dir))
+		e.copyExe(t, exe)
+		t.Cleanup(func() { os.Remove(exe) })
+		e.run(t, exe, "noop")
+		return exe
+	}},
+	{"log file cleared", "Log file cleared", "Warning", func(t *testing.T, e *env) string {
+		logFile := filepath.Join("/var/log", "vigil-e2e-"+filepath.Base(e.dir)+".log")
+		if err := os.WriteFile(logFile, []byte("entry\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(logFile) })
+		e.run(t, "sh", "-c", ": > "+logFile)
+		return logFile
+	}},
+	{"write below /etc", "Write below /etc directory", "Error", func(t *testing.T, e *env) string {
+		f := filepath.Join("/etc", "vigil-e2e-"+filepath.Base(e.dir))
+		t.Cleanup(func() { os.Remove(f) })
+		e.run(t, "sh", "-c", "echo x > "+f)
+		return f
+	}},
+	{"write below a binary directory", "Write below binary directory", "Error", func(t *testing.T, e *env) string {
+		f := filepath.Join("/usr/local/bin", "vigil-e2e-"+filepath.Base(e.dir))
+		t.Cleanup(func() { os.Remove(f) })
+		e.run(t, "sh", "-c", "echo x > "+f)
+		return f
+	}},
+	{"kernel module load", "Kernel module loaded", "Warning", func(t *testing.T, e *env) string {
+		e.run(t, e.actions, "finit-module")
+		return "finit_module"
+	}},
+	{"ptrace attach", "Process attached with ptrace", "Warning", func(t *testing.T, e *env) string {
+		e.run(t, e.actions, "ptrace-attach")
+		return "actions"
+	}},
+}
+
+// Behaviours Falco's stable rules detect on a host.
+var falcoBehaviours = []behaviour{
+	{"sensitive file read", "Read sensitive file untrusted", "Warning", func(t *testing.T, e *env) string {
+		marker := filepath.Join(e.dir, "no-such-file")
+		e.run(t, "cat", "/etc/shadow", marker)
+		return marker
+	}},
+	{"symlink over sensitive file", "Create Symlink Over Sensitive Files", "Warning", func(t *testing.T, e *env) string {
+		link := filepath.Join(e.dir, "shadow-link")
+		e.run(t, e.actions, "symlink", "/etc/shadow", link)
+		return link
+	}},
+	{"fileless execution", "Fileless execution via memfd_create", "Critical", func(t *testing.T, e *env) string {
+		e.run(t, e.actions, "memfd-exec")
+		return "memfd"
+	}},
+	{"ptrace attach", "PTRACE attached to process", "Warning", func(t *testing.T, e *env) string {
+		e.run(t, e.actions, "ptrace-attach")
+		return "actions"
+	}},
+	{"private key search", "Search Private Keys or Passwords", "Warning", func(t *testing.T, e *env) string {
+		e.run(t, "find", e.dir, "-name", "id_rsa")
+		return e.dir
+	}},
+}
+
+func TestDefaultRulesDetectBehaviours(t *testing.T) {
+	a := startAgent(t)
+	checkBehaviours(t, a, defaultBehaviours)
+}
+
+func TestFalcoStableRulesDetectBehaviours(t *testing.T) {
+	shared(t)
+	a := startAgent(t, "-r", falcoRules)
+	checkBehaviours(t, a, falcoBehaviours)
+}
+
+func checkBehaviours(t *testing.T, a *agent, bs []behaviour) {
+	_, actions := buildBinaries(t)
+	for _, b := range bs {
+		t.Run(b.name, func(t *testing.T) {
+			e := &env{actions: actions, dir: t.TempDir()}
+			marker := b.do(t, e)
+			match := func(fa falcoAlert) bool {
+				return fa.Rule == b.rule && strings.Contains(fa.Output, marker)
+			}
+			got := a.http.wait(t, b.rule+" over HTTP", alertWait, match)
+			if got.Priority != b.priority {
+				t.Errorf("priority %q, want %q", got.Priority, b.priority)
+			}
+			if got.Source != "syscall" || got.Hostname == "" || got.Time.IsZero() || len(got.OutputFields) == 0 {
+				t.Errorf("incomplete Falco alert: %+v", got)
+			}
+			n := a.nats.wait(t, b.rule+" over NATS", alertWait, match)
+			if want := "vigil.alerts._host." + strings.ToLower(b.priority); n.subject != want {
+				t.Errorf("NATS subject %q, want %q", n.subject, want)
+			}
+		})
+	}
+}
+
+// TestBenignActivityRaisesNoAlert runs ordinary work (a Go build, ls, a
+// package-free shell script) from a marked directory and checks that no
+// alert mentions it.
+func TestBenignActivityRaisesNoAlert(t *testing.T) {
+	a := startAgent(t)
+	dir := t.TempDir()
+	marker := filepath.Base(dir)
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte("package main\n\nfunc main() { println(\"hi\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module benign\n\ngo 1.22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "work.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nset -e\ncd \"$1\"\nfor i in 1 2 3; do echo $i > out-$i.txt; done\ncat out-*.txt | sort > all.txt\nwc -l all.txt\nrm out-*.txt\nls -la\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "benign"), ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	run(t, ctx, filepath.Join(dir, "benign"))
+	run(t, ctx, "ls", "-la", dir)
+	run(t, ctx, script, dir)
+
+	// A behaviour after the benign work proves the agent was watching.
+	_, actions := buildBinaries(t)
+	link := filepath.Join(dir, "shadow-link")
+	run(t, ctx, actions, "symlink", "/etc/shadow", link)
+	a.http.wait(t, "the closing symlink alert", alertWait, func(fa falcoAlert) bool { return strings.Contains(fa.Output, link) })
+	for _, fa := range a.http.snapshot() {
+		if strings.Contains(fa.Output, marker) && !strings.Contains(fa.Output, link) {
+			t.Errorf("benign activity raised %q: %s", fa.Rule, fa.Output)
+		}
+	}
+}
+
+// TestReloadWithBrokenRulesKeepsDetecting breaks the rules file, sends
+// SIGHUP, and checks that the running rules still fire; then fixes it.
+func TestReloadWithBrokenRulesKeepsDetecting(t *testing.T) {
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	good := fmt.Sprintf(`- rule: E2E symlink to shadow
+  desc: test rule
+  condition: evt.type in (symlink, symlinkat) and evt.arg.target = /etc/shadow and evt.arg.linkpath startswith %s
+  output: "symlink to shadow at %%evt.arg.linkpath"
+  priority: WARNING
+`, dir)
+	if err := os.WriteFile(rulesFile, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, "-r", rulesFile)
+	_, actions := buildBinaries(t)
+	ctx := context.Background()
+
+	link1 := filepath.Join(dir, "l1")
+	run(t, ctx, actions, "symlink", "/etc/shadow", link1)
+	a.http.wait(t, "alert before reload", alertWait, func(fa falcoAlert) bool { return strings.Contains(fa.Output, link1) })
+
+	broken := good + "- rule: Broken\n  condition: evt.type = open and no.such.field = 1\n  output: x\n  priority: WARNING\n  desc: d\n"
+	if err := os.WriteFile(rulesFile, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.metric(t, "vigil_rules_reloads_total", `result="error"`) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the broken reload was not counted")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(a.stderr.String(), "rules.yaml:") || !strings.Contains(a.stderr.String(), "no.such.field") {
+		t.Errorf("the reload error does not name file:line and the field:\n%s", tail(a.stderr.String(), 10))
+	}
+	link2 := filepath.Join(dir, "l2")
+	run(t, ctx, actions, "symlink", "/etc/shadow", link2)
+	a.http.wait(t, "alert after a failed reload", alertWait, func(fa falcoAlert) bool { return strings.Contains(fa.Output, link2) })
+}
+
+// TestTerminateFlushesAlerts raises alerts and stops the agent with SIGTERM
+// at once: every alert must still reach the receivers.
+func TestTerminateFlushesAlerts(t *testing.T) {
+	dir := t.TempDir()
+	a := startAgent(t)
+	_, actions := buildBinaries(t)
+	ctx := context.Background()
+	var links []string
+	for i := 0; i < 5; i++ {
+		link := filepath.Join(dir, fmt.Sprintf("l%d", i))
+		run(t, ctx, actions, "symlink", "/etc/shadow", link)
+		links = append(links, link)
+	}
+	time.Sleep(300 * time.Millisecond) // let the kernel records reach the agent
+	if err := a.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("vigil did not exit cleanly on SIGTERM: %v", err)
+	}
+	for _, l := range links {
+		l := l
+		a.http.wait(t, "flushed alert", time.Second, func(fa falcoAlert) bool { return strings.Contains(fa.Output, l) })
+		a.nats.wait(t, "flushed alert", time.Second, func(fa falcoAlert) bool { return strings.Contains(fa.Output, l) })
+	}
+}

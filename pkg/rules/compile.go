@@ -337,13 +337,33 @@ func (b *builder) emit(e Expr, def *macroDef, sb *strings.Builder) *compileErr {
 			kids, op = n.(*OrExpr).Kids, " || "
 		}
 		sb.WriteByte('(')
-		for i, k := range kids {
+		for i := 0; i < len(kids); {
 			if i > 0 {
 				sb.WriteString(op)
 			}
-			if err := b.emit(k, def, sb); err != nil {
+			// A run of two or more leaf operands becomes one grouped leaf.
+			j := i
+			for j < len(kids) {
+				if _, _, _, ok := leafOf(kids[j], def, false); !ok {
+					break
+				}
+				j++
+			}
+			if j-i >= 2 {
+				idx, err := b.groupIndex(kids[i:j], def, op == " && ")
+				if err != nil {
+					return err
+				}
+				sb.WriteString("p(")
+				sb.WriteString(strconv.Itoa(idx))
+				sb.WriteByte(')')
+				i = j
+				continue
+			}
+			if err := b.emit(kids[i], def, sb); err != nil {
 				return err
 			}
+			i++
 		}
 		sb.WriteByte(')')
 	case *NotExpr:
@@ -359,27 +379,9 @@ func (b *builder) emit(e Expr, def *macroDef, sb *strings.Builder) *compileErr {
 			sb.WriteString(strconv.FormatBool(c))
 			return nil
 		}
-		key := n.String()
-		idx, ok := b.leaves[key]
-		if !ok {
-			p, err := compileCheck(n, func(name string, off int) {
-				k := fmt.Sprintf("%p/%d/%s", def, off, name)
-				if !b.warned[k] {
-					b.warned[k] = true
-					pos, where := b.cond.at(off), b.item
-					if def != nil {
-						pos, where = def.cond.at(off), fmt.Sprintf("macro %q", def.name)
-					}
-					b.c.warnf(pos, where, "unknown event type %q: Vigil does not emit it, the check never matches it", name)
-				}
-			})
-			if err != nil {
-				pe := err.(*posError)
-				return &compileErr{def: def, off: pe.off, msg: pe.msg}
-			}
-			idx = len(b.rs.preds)
-			b.rs.preds = append(b.rs.preds, p)
-			b.leaves[key] = idx
+		idx, err := b.leafIndex(n, def)
+		if err != nil {
+			return err
 		}
 		sb.WriteString("p(")
 		sb.WriteString(strconv.Itoa(idx))
@@ -421,4 +423,107 @@ func (b *builder) constEvtType(n *CheckExpr) (bool, bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// leafIndex compiles a check once per ruleset and returns its leaf index.
+func (b *builder) leafIndex(n *CheckExpr, def *macroDef) (int, *compileErr) {
+	key := n.String()
+	idx, ok := b.leaves[key]
+	if !ok {
+		p, err := compileCheck(n, func(name string, off int) {
+			k := fmt.Sprintf("%p/%d/%s", def, off, name)
+			if !b.warned[k] {
+				b.warned[k] = true
+				pos, where := b.cond.at(off), b.item
+				if def != nil {
+					pos, where = def.cond.at(off), fmt.Sprintf("macro %q", def.name)
+				}
+				b.c.warnf(pos, where, "unknown event type %q: Vigil does not emit it, the check never matches it", name)
+			}
+		})
+		if err != nil {
+			pe := err.(*posError)
+			return 0, &compileErr{def: def, off: pe.off, msg: pe.msg}
+		}
+		idx = len(b.rs.preds)
+		b.rs.preds = append(b.rs.preds, p)
+		b.leaves[key] = idx
+	}
+	return idx, nil
+}
+
+// leafOf unwraps a leaf operand: a check, possibly negated and possibly the
+// whole body of a macro. It returns the check, whether it is negated, and
+// the macro it comes from.
+func leafOf(e Expr, def *macroDef, neg bool) (*CheckExpr, bool, *macroDef, bool) {
+	switch n := e.(type) {
+	case *CheckExpr:
+		return n, neg, def, true
+	case *NotExpr:
+		return leafOf(n.Kid, def, !neg)
+	case *macroUse:
+		return leafOf(n.Body, n.def, neg)
+	}
+	return nil, false, nil, false
+}
+
+// groupMember is one operand of a grouped leaf: a leaf check (idx >= 0),
+// possibly negated, or a constant.
+type groupMember struct {
+	idx   int
+	neg   bool
+	konst bool
+}
+
+// groupIndex compiles a run of leaf operands of an and (all) or an or (not
+// all) into one leaf that evaluates them in order with short-circuit, as
+// the expr program would; it saves the VM a call per operand.
+func (b *builder) groupIndex(kids []Expr, def *macroDef, all bool) (int, *compileErr) {
+	var ms []groupMember
+	var key strings.Builder
+	if all {
+		key.WriteString("all(")
+	} else {
+		key.WriteString("any(")
+	}
+	for _, k := range kids {
+		ce, neg, d, _ := leafOf(k, def, false)
+		if c, ok := b.constEvtType(ce); ok {
+			v := c != neg
+			if v == all {
+				continue // neutral: true in an and, false in an or
+			}
+			ms = append(ms, groupMember{idx: -1, konst: v})
+			fmt.Fprintf(&key, "%t,", v)
+			continue
+		}
+		idx, err := b.leafIndex(ce, d)
+		if err != nil {
+			return 0, err
+		}
+		ms = append(ms, groupMember{idx: idx, neg: neg})
+		fmt.Fprintf(&key, "%t:%d,", neg, idx)
+	}
+	key.WriteByte(')')
+	if idx, ok := b.leaves[key.String()]; ok {
+		return idx, nil
+	}
+	p := func(c *Ctx) bool {
+		for _, m := range ms {
+			var r bool
+			if m.idx < 0 {
+				r = m.konst
+			} else {
+				r = c.leaf(m.idx) != m.neg
+			}
+			if r != all {
+				return r
+			}
+		}
+		return all
+	}
+	idx := len(b.rs.preds)
+	b.rs.preds = append(b.rs.preds, p)
+	b.leaves[key.String()] = idx
+	return idx, nil
 }

@@ -20,47 +20,34 @@ type EvalOptions struct {
 // scratch space, so it belongs to one goroutine; it does not allocate per
 // evaluation.
 type Evaluator struct {
-	ctx   Ctx
-	env   Env
-	vm    vm.VM
-	preds []pred
-	// memo caches leaf results for the current event: rules share leaves
-	// (macros), and each is evaluated once per event.
-	stamp []uint32
-	res   []bool
-	gen   uint32
-	rs    *Ruleset
+	ctx Ctx
+	env Env
+	vm  vm.VM
+	rs  *Ruleset
 }
 
 // NewEvaluator returns an Evaluator.
 func NewEvaluator(o EvalOptions) *Evaluator {
 	e := &Evaluator{ctx: Ctx{Hostname: o.Hostname, UserName: o.UserName, GroupName: o.GroupName, buf: make([]byte, 0, 4096)}}
-	e.env.P = func(i int) bool {
-		if e.stamp[i] == e.gen {
-			return e.res[i]
-		}
-		e.ctx.buf = e.ctx.buf[:0]
-		r := e.preds[i](&e.ctx)
-		e.stamp[i], e.res[i] = e.gen, r
-		return r
-	}
+	e.env.P = e.ctx.leaf
 	return e
 }
 
 // Begin starts the evaluation of ev against rules of rs; Match then runs
 // rules on it. Call Begin for every event, even when the *Event is reused.
 func (e *Evaluator) Begin(rs *Ruleset, ev *event.Event) {
-	e.ctx.Ev = ev
+	c := &e.ctx
+	c.Ev = ev
 	if rs != e.rs {
-		e.rs, e.preds = rs, rs.preds
-		e.stamp = make([]uint32, len(rs.preds))
-		e.res = make([]bool, len(rs.preds))
-		e.gen = 0
+		e.rs, c.preds = rs, rs.preds
+		c.stamp = make([]uint32, len(rs.preds))
+		c.res = make([]bool, len(rs.preds))
+		c.gen = 0
 	}
-	e.gen++
-	if e.gen == 0 { // wrapped: forget every stamp
-		clear(e.stamp)
-		e.gen = 1
+	c.gen++
+	if c.gen == 0 { // wrapped: forget every stamp
+		clear(c.stamp)
+		c.gen = 1
 	}
 }
 

@@ -74,6 +74,24 @@ type Ctx struct {
 	// user.loginname and group.name missing.
 	UserName, GroupName func(id uint32) (string, bool)
 	buf                 []byte
+
+	// Leaf checks of the ruleset and their results for the current event:
+	// rules share leaves (macros), and each is evaluated once per event.
+	preds []pred
+	stamp []uint32
+	res   []bool
+	gen   uint32
+}
+
+// leaf evaluates leaf check i on the current event, once per event.
+func (c *Ctx) leaf(i int) bool {
+	if c.stamp[i] == c.gen {
+		return c.res[i]
+	}
+	c.buf = c.buf[:0]
+	r := c.preds[i](c)
+	c.stamp[i], c.res[i] = c.gen, r
+	return r
 }
 
 // Reset forgets the scratch values of earlier extractions.

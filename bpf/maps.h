@@ -7,11 +7,12 @@
 #define OFF_MASK 16383 /* every part starts below this offset */
 
 /* Arguments of a syscall in flight, captured at enter; nr is -1 when the
- * thread is in no recorded syscall. */
+ * thread is in no recorded syscall. Kept per task, so it also caches what
+ * never changes for a task. */
 struct inflight {
 	__u64 args[6];
 	__s32 nr;
-	__u32 pad;
+	__u32 pidns; /* the task's pid namespace inode, 0 until known */
 };
 
 struct scratch_buf {

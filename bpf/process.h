@@ -115,7 +115,7 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	if (!buf)
 		return 0;
 	h = (void *)buf;
-	fill_header(h, task, KIND_EXEC);
+	fill_header(h, task, KIND_EXEC, in ? in->pidns : 0);
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	if (in) {
 		h->syscall = in->nr;
@@ -155,7 +155,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	if (!buf)
 		return 0;
 	h = (void *)buf;
-	fill_header(h, parent, KIND_FORK);
+	fill_header(h, parent, KIND_FORK, in ? in->pidns : 0);
 	h->ret = child->pid;
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	off = sizeof(*h);
@@ -189,7 +189,7 @@ int BPF_PROG(sched_exit, struct task_struct *task)
 	if (!buf)
 		return 0;
 	h = (void *)buf;
-	fill_header(h, task, KIND_EXIT);
+	fill_header(h, task, KIND_EXIT, 0);
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	h->ret = task->exit_code;
 	submit(buf, sizeof(*h));

@@ -83,6 +83,8 @@ int sys_exit(struct sys_exit_ctx *ctx)
 	if (!in || in->nr != ctx->nr)
 		return 0;
 	in->nr = -1;
+	if (!in->pidns)
+		in->pidns = pidns_inum(task);
 	if (!(spec->str_mask | spec->sa_arg | spec->struct_arg)) {
 		/* No variable part: build the record in the ring buffer itself. */
 		h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
@@ -90,7 +92,7 @@ int sys_exit(struct sys_exit_ctx *ctx)
 			count_drop(DROP_RINGBUF);
 			return 0;
 		}
-		fill_header(h, task, KIND_SYSCALL);
+		fill_header(h, task, KIND_SYSCALL, in->pidns);
 		h->syscall = ctx->nr;
 		h->ret = ctx->ret;
 		__builtin_memcpy(h->args, in->args, sizeof(h->args));
@@ -101,7 +103,7 @@ int sys_exit(struct sys_exit_ctx *ctx)
 	if (!buf)
 		return 0;
 	h = (void *)buf;
-	fill_header(h, task, KIND_SYSCALL);
+	fill_header(h, task, KIND_SYSCALL, in->pidns);
 	h->syscall = ctx->nr;
 	h->ret = ctx->ret;
 	__builtin_memcpy(h->args, in->args, sizeof(h->args));

@@ -43,7 +43,29 @@ static __always_inline __u32 pidns_inum(struct task_struct *task)
  * probe-read helper call per field.
  */
 
-static __always_inline void fill_header(struct record_header *h, struct task_struct *task, __u8 kind)
+/* cred with the kernel_cap_t of 6.3 and later (one u64). */
+struct cred___capu64 {
+	struct {
+		__u64 val;
+	} cap_effective;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 cap_effective(const struct cred *cred)
+{
+	const struct cred___capu64 *c = (const void *)cred;
+	__u64 caps = 0;
+
+	if (bpf_core_field_exists(c->cap_effective.val))
+		return c->cap_effective.val;
+	/* before 6.3: two u32, the same 8 bytes */
+	bpf_core_read(&caps, sizeof(caps), &cred->cap_effective);
+	return caps;
+}
+
+/* fill_header: pidns is the task's pid namespace inode when the caller has
+ * it cached (it never changes for a task), 0 to look it up. */
+static __always_inline void fill_header(struct record_header *h, struct task_struct *task, __u8 kind,
+					__u32 pidns)
 {
 	__u64 pt = bpf_get_current_pid_tgid();
 	const struct cred *cred = task->cred;
@@ -61,16 +83,14 @@ static __always_inline void fill_header(struct record_header *h, struct task_str
 	h->euid = cred->euid.val;
 	h->egid = cred->egid.val;
 	h->loginuid = task->loginuid.val;
-	h->cap_effective = 0;
-	/* kernel_cap_t is one u64 since 6.3 and two u32 before: 8 bytes both. */
-	bpf_core_read(&h->cap_effective, sizeof(h->cap_effective), &cred->cap_effective);
+	h->cap_effective = cap_effective(cred);
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->tty = tty_dev(task);
-	h->pidns = pidns_inum(task);
+	h->pidns = pidns ? pidns : pidns_inum(task);
 	h->mntns = task->nsproxy->mnt_ns->ns.inum;
 	h->syscall = -1;
 	h->ret = 0;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
 }
 
 #endif

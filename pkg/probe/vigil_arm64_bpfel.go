@@ -22,10 +22,10 @@ type vigilExeInfo struct {
 }
 
 type vigilInflight struct {
-	_    structs.HostLayout
-	Args [6]uint64
-	Nr   int32
-	Pad  uint32
+	_     structs.HostLayout
+	Args  [6]uint64
+	Nr    int32
+	Pidns uint32
 }
 
 type vigilRecordHeader struct {

@@ -36,8 +36,14 @@ static __always_inline struct syscall_spec *enabled_spec(__s32 nr)
 	return spec;
 }
 
-SEC("tracepoint/raw_syscalls/sys_enter")
-int sys_enter(struct sys_enter_ctx *ctx)
+/*
+ * enter records the arguments of a selected syscall in the task's storage.
+ * nargs < 0 (raw_syscalls) copies all six and clears those past the spec's
+ * count; nargs >= 0 (a per-syscall tracepoint of a syscall with nargs
+ * arguments) reads exactly those from the context, which is as far as such a
+ * program may read, and much cheaper than a probe read.
+ */
+static __always_inline int enter(struct sys_enter_ctx *ctx, int nargs)
 {
 	struct syscall_spec *spec = enabled_spec(ctx->nr);
 	struct task_struct *task;
@@ -54,16 +60,32 @@ int sys_enter(struct sys_enter_ctx *ctx)
 		return 0;
 	}
 	in->nr = ctx->nr;
-	/* A per-syscall tracepoint only lets a program read as far as its own
-	 * arguments by ctx access; copying all six is safe (the kernel passes a
-	 * full array) and the unused ones are cleared. */
-	bpf_probe_read_kernel(in->args, sizeof(in->args), ctx->args);
+	if (nargs < 0) {
 #pragma unroll
-	for (int i = 0; i < 6; i++)
-		if (i >= spec->nargs)
-			in->args[i] = 0;
+		for (int i = 0; i < 6; i++)
+			in->args[i] = i < spec->nargs ? ctx->args[i] : 0;
+	} else {
+#pragma unroll
+		for (int i = 0; i < 6; i++)
+			in->args[i] = i < nargs ? ctx->args[i] : 0;
+	}
 	return 0;
 }
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int sys_enter(struct sys_enter_ctx *ctx) { return enter(ctx, -1); }
+
+#define SYS_ENTER_NARGS(n)                                       \
+	SEC("tracepoint/syscalls/sys_enter_nargs" #n)            \
+	int sys_enter##n(struct sys_enter_ctx *ctx) { return enter(ctx, n); }
+
+SYS_ENTER_NARGS(0)
+SYS_ENTER_NARGS(1)
+SYS_ENTER_NARGS(2)
+SYS_ENTER_NARGS(3)
+SYS_ENTER_NARGS(4)
+SYS_ENTER_NARGS(5)
+SYS_ENTER_NARGS(6)
 
 SEC("tracepoint/raw_syscalls/sys_exit")
 int sys_exit(struct sys_exit_ctx *ctx)

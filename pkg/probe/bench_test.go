@@ -72,6 +72,18 @@ func progRuntime(tb testing.TB, prog *ebpf.Program) (time.Duration, uint64) {
 	return st.Runtime, st.RunCount
 }
 
+// progsRuntime sums progRuntime over progs.
+func progsRuntime(tb testing.TB, progs ...*ebpf.Program) (time.Duration, uint64) {
+	var rt time.Duration
+	var n uint64
+	for _, prog := range progs {
+		r, c := progRuntime(tb, prog)
+		rt += r
+		n += c
+	}
+	return rt, n
+}
+
 func enableStats(tb testing.TB) {
 	tb.Helper()
 	c, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
@@ -103,12 +115,14 @@ func BenchmarkSyscallBPF(b *testing.B) {
 				stop, _ := drain(b, p)
 				defer stop()
 				dir := b.TempDir()
-				ert0, en0 := progRuntime(b, p.objs.SysEnter)
+				// openat has 4 arguments, close 1.
+				enterProgs := []*ebpf.Program{p.objs.SysEnter, p.objs.SysEnter1, p.objs.SysEnter4}
+				ert0, en0 := progsRuntime(b, enterProgs...)
 				xrt0, xn0 := progRuntime(b, p.objs.SysExit)
 				b.ResetTimer()
 				ns := runLoop(b, "loop-open", dir, strconv.Itoa(b.N))
 				b.StopTimer()
-				ert1, en1 := progRuntime(b, p.objs.SysEnter)
+				ert1, en1 := progsRuntime(b, enterProgs...)
 				xrt1, xn1 := progRuntime(b, p.objs.SysExit)
 				// Mean time of one run; one syscall is one enter and one exit.
 				perRun := func(rt time.Duration, n uint64) float64 {

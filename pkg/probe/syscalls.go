@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"go.uber.org/zap"
 
@@ -100,9 +101,22 @@ func (p *Probe) writeSpec(t event.Type, enabled bool) error {
 	return nil
 }
 
+// enterProgram returns the enter program that reads exactly nargs
+// arguments from a per-syscall tracepoint's context.
+func (p *Probe) enterProgram(nargs uint8) *ebpf.Program {
+	progs := [...]*ebpf.Program{
+		p.objs.SysEnter0, p.objs.SysEnter1, p.objs.SysEnter2, p.objs.SysEnter3,
+		p.objs.SysEnter4, p.objs.SysEnter5, p.objs.SysEnter6,
+	}
+	if int(nargs) >= len(progs) {
+		return p.objs.SysEnter
+	}
+	return progs[nargs]
+}
+
 func (p *Probe) attachSyscall(t event.Type) error {
 	name := event.Tracepoint(t)
-	enter, err := link.Tracepoint("syscalls", "sys_enter_"+name, p.objs.SysEnter, nil)
+	enter, err := link.Tracepoint("syscalls", "sys_enter_"+name, p.enterProgram(event.CaptureSpec(t).NArgs), nil)
 	if err != nil {
 		return fmt.Errorf("probe: attach syscalls:sys_enter_%s: %w", name, err)
 	}

@@ -84,6 +84,13 @@ const (
 	vigilProgSchedExit       = "sched_exit"
 	vigilProgSchedFork       = "sched_fork"
 	vigilProgSysEnter        = "sys_enter"
+	vigilProgSysEnter0       = "sys_enter0"
+	vigilProgSysEnter1       = "sys_enter1"
+	vigilProgSysEnter2       = "sys_enter2"
+	vigilProgSysEnter3       = "sys_enter3"
+	vigilProgSysEnter4       = "sys_enter4"
+	vigilProgSysEnter5       = "sys_enter5"
+	vigilProgSysEnter6       = "sys_enter6"
 	vigilProgSysExit         = "sys_exit"
 	vigilVarExeInfoType      = "exe_info_type"
 	vigilVarRecordHeaderType = "record_header_type"
@@ -137,6 +144,13 @@ type vigilProgramSpecs struct {
 	SchedExit *ebpf.ProgramSpec `ebpf:"sched_exit"`
 	SchedFork *ebpf.ProgramSpec `ebpf:"sched_fork"`
 	SysEnter  *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnter0 *ebpf.ProgramSpec `ebpf:"sys_enter0"`
+	SysEnter1 *ebpf.ProgramSpec `ebpf:"sys_enter1"`
+	SysEnter2 *ebpf.ProgramSpec `ebpf:"sys_enter2"`
+	SysEnter3 *ebpf.ProgramSpec `ebpf:"sys_enter3"`
+	SysEnter4 *ebpf.ProgramSpec `ebpf:"sys_enter4"`
+	SysEnter5 *ebpf.ProgramSpec `ebpf:"sys_enter5"`
+	SysEnter6 *ebpf.ProgramSpec `ebpf:"sys_enter6"`
 	SysExit   *ebpf.ProgramSpec `ebpf:"sys_exit"`
 }
 
@@ -216,6 +230,13 @@ type vigilPrograms struct {
 	SchedExit *ebpf.Program `ebpf:"sched_exit"`
 	SchedFork *ebpf.Program `ebpf:"sched_fork"`
 	SysEnter  *ebpf.Program `ebpf:"sys_enter"`
+	SysEnter0 *ebpf.Program `ebpf:"sys_enter0"`
+	SysEnter1 *ebpf.Program `ebpf:"sys_enter1"`
+	SysEnter2 *ebpf.Program `ebpf:"sys_enter2"`
+	SysEnter3 *ebpf.Program `ebpf:"sys_enter3"`
+	SysEnter4 *ebpf.Program `ebpf:"sys_enter4"`
+	SysEnter5 *ebpf.Program `ebpf:"sys_enter5"`
+	SysEnter6 *ebpf.Program `ebpf:"sys_enter6"`
 	SysExit   *ebpf.Program `ebpf:"sys_exit"`
 }
 
@@ -225,6 +246,13 @@ func (p *vigilPrograms) Close() error {
 		p.SchedExit,
 		p.SchedFork,
 		p.SysEnter,
+		p.SysEnter0,
+		p.SysEnter1,
+		p.SysEnter2,
+		p.SysEnter3,
+		p.SysEnter4,
+		p.SysEnter5,
+		p.SysEnter6,
 		p.SysExit,
 	)
 }

@@ -47,7 +47,7 @@ type Dispatcher struct {
 type dest struct {
 	Destination
 	filter  filter
-	ch      chan *Alert
+	q       *queue
 	c       counters
 	lastLog atomic.Int64 // unix ns of the last error logged
 }
@@ -90,7 +90,7 @@ func New(cfg Config, dests []Destination, opts Options) (*Dispatcher, error) {
 			return nil, fmt.Errorf("destination %q: %w", ds.Name, err)
 		}
 		ds.Delivery = ds.Delivery.WithDefaults()
-		d.dests = append(d.dests, &dest{Destination: ds, filter: f, ch: make(chan *Alert, ds.Delivery.QueueSize)})
+		d.dests = append(d.dests, &dest{Destination: ds, filter: f, q: newQueue(ds.Delivery.QueueSize, ds.Delivery.Workers)})
 	}
 	d.workCtx, d.abort = context.WithCancel(context.Background())
 	for _, ds := range d.dests {
@@ -153,9 +153,7 @@ func (d *Dispatcher) fanOut(a *Alert, tenant string, reason DropReason) {
 			ds.c.dropped[DropShutdown].Add(1)
 			continue
 		}
-		select {
-		case ds.ch <- a:
-		default:
+		if !ds.q.push(a) {
 			ds.c.dropped[reason].Add(1)
 		}
 	}
@@ -166,19 +164,18 @@ func (d *Dispatcher) fanOut(a *Alert, tenant string, reason DropReason) {
 func (d *Dispatcher) work(ds *dest) {
 	defer d.workers.Done()
 	for {
-		select {
-		case a := <-ds.ch:
-			d.deliver(ds, a)
-		case <-d.stop:
-			for {
-				select {
-				case a := <-ds.ch:
-					d.deliver(ds, a)
-				default:
-					return
-				}
-			}
+		a, ok := ds.q.wait(d.stop)
+		if !ok {
+			break
 		}
+		d.deliver(ds, a)
+	}
+	for { // stopping: deliver what is queued (until the deadline aborts)
+		a, ok := ds.q.pop()
+		if !ok {
+			return
+		}
+		d.deliver(ds, a)
 	}
 }
 
@@ -294,8 +291,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	}
 	d.abort()
 	for _, ds := range d.dests {
-		for n := len(ds.ch); n > 0; n-- {
-			<-ds.ch
+		for _, ok := ds.q.pop(); ok; _, ok = ds.q.pop() {
 			ds.c.dropped[DropShutdown].Add(1)
 		}
 		if err := ds.Sink.Close(); err != nil {
@@ -310,8 +306,8 @@ func (d *Dispatcher) Stats() Stats {
 	s := Stats{Outputs: make(map[string]OutputStats, len(d.dests)), Tenants: map[string]TenantStats{}}
 	for _, ds := range d.dests {
 		o := OutputStats{
-			Queued:    len(ds.ch),
-			QueueSize: cap(ds.ch),
+			Queued:    ds.q.len(),
+			QueueSize: ds.q.cap(),
 			Sent:      ds.c.sent.Load(),
 			Failed:    ds.c.failed.Load(),
 			Dropped:   make(map[DropReason]uint64, numDropReasons),

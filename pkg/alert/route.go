@@ -57,7 +57,8 @@ func (r Route) Validate() error {
 // defaults, so a partly written config still works.
 type Delivery struct {
 	// QueueSize bounds the alerts waiting for this destination (default
-	// 1024); when full, new alerts are dropped with reason DropQueueFull.
+	// 1024, rounded up to a power of two); when full, new alerts are
+	// dropped with reason DropQueueFull.
 	QueueSize int `yaml:"queue_size"`
 	// Workers is the number of goroutines sending (default 1).
 	Workers int `yaml:"workers"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
@@ -29,6 +30,14 @@ type batch struct {
 	ends []int
 }
 
+// recordSource is where records come from: the ring buffer's
+// *ringbuf.Reader, or a fake in tests.
+type recordSource interface {
+	ReadInto(rec *ringbuf.Record) error
+	SetDeadline(t time.Time)
+	AvailableBytes() int
+}
+
 // Run reads records until ctx is cancelled and calls handle with each, in
 // order, on the calling goroutine. The ring buffer reader never waits for
 // handle: records go through a bounded queue (Config.QueueSize records, in
@@ -40,8 +49,21 @@ func (p *Probe) Run(ctx context.Context, handle func(rec []byte)) error {
 		return errors.New("probe: Run is already running")
 	}
 	defer p.running.Store(false)
+	q := queue{src: p.reader, size: p.cfg.QueueSize, log: p.log, records: &p.records, drops: &p.queueDrops}
+	return q.run(ctx, handle)
+}
 
-	n := max(2, p.cfg.QueueSize/batchRecords)
+// queue moves records from a source to a consumer through a bounded queue.
+type queue struct {
+	src     recordSource
+	size    int // records
+	log     *zap.Logger
+	records *atomic.Uint64 // read from src
+	drops   *atomic.Uint64 // read but dropped: the queue was full
+}
+
+func (q *queue) run(ctx context.Context, handle func(rec []byte)) error {
+	n := max(2, q.size/batchRecords)
 	free := make(chan *batch, n)
 	full := make(chan *batch, n)
 	for range n {
@@ -53,7 +75,7 @@ func (p *Probe) Run(ctx context.Context, handle func(rec []byte)) error {
 	go func() {
 		defer wg.Done()
 		defer close(full)
-		readErr = p.read(ctx, free, full)
+		readErr = q.read(ctx, free, full)
 	}()
 	for b := range full {
 		start := 0
@@ -71,7 +93,7 @@ func (p *Probe) Run(ctx context.Context, handle func(rec []byte)) error {
 // read moves records from the ring buffer to full until ctx is done. A
 // batch is handed over when it is full, when the ring buffer is empty, and
 // at every poll, so a quiet stream is not held back.
-func (p *Probe) read(ctx context.Context, free <-chan *batch, full chan<- *batch) error {
+func (q *queue) read(ctx context.Context, free <-chan *batch, full chan<- *batch) error {
 	var rec ringbuf.Record
 	var cur *batch
 	flush := func() {
@@ -81,12 +103,12 @@ func (p *Probe) read(ctx context.Context, free <-chan *batch, full chan<- *batch
 		}
 	}
 	defer flush()
-	p.reader.SetDeadline(time.Now().Add(pollInterval))
+	q.src.SetDeadline(time.Now().Add(pollInterval))
 	for {
-		if cur != nil && len(cur.ends) > 0 && p.reader.AvailableBytes() == 0 {
+		if cur != nil && len(cur.ends) > 0 && q.src.AvailableBytes() == 0 {
 			flush()
 		}
-		err := p.reader.ReadInto(&rec)
+		err := q.src.ReadInto(&rec)
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -94,23 +116,23 @@ func (p *Probe) read(ctx context.Context, free <-chan *batch, full chan<- *batch
 			if ctx.Err() != nil {
 				return nil
 			}
-			p.reader.SetDeadline(time.Now().Add(pollInterval))
+			q.src.SetDeadline(time.Now().Add(pollInterval))
 			continue
 		case errors.Is(err, ringbuf.ErrClosed):
 			return nil
 		default:
-			p.log.Warn("ring buffer read", zap.Error(err))
+			q.log.Warn("ring buffer read", zap.Error(err))
 			if ctx.Err() != nil {
 				return nil
 			}
 			continue
 		}
-		p.records.Add(1)
+		q.records.Add(1)
 		if cur == nil {
 			select {
 			case cur = <-free:
 			default:
-				p.queueDrops.Add(1)
+				q.drops.Add(1)
 				continue
 			}
 		}

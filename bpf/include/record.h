@@ -60,7 +60,7 @@ struct record_header {
 	__u32 mntns;
 	__s32 syscall; /* raw syscall number, -1 when none */
 	__s64 ret;     /* return value; child tid (fork); exit code (exit) */
-	__u64 args[6]; /* raw arguments; clone3: args[0] is clone_args.flags */
+	__u64 args[6]; /* raw arguments, those past the syscall's count zeroed */
 	char comm[16];
 };
 

@@ -1,9 +1,12 @@
 package probe
 
 import (
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -47,6 +50,42 @@ func TestFileAndCredentialEvents(t *testing.T) {
 			}
 		})
 	}
+	t.Run("mount and umount2", func(t *testing.T) {
+		mnt := filepath.Join(dir, "mnt")
+		if err := os.Mkdir(mnt, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, pid := s.runAction(t, "mount-tmpfs", mnt)
+		evs := s.of(pid)
+		checkArgs(t, one(t, evs, event.TypeMount, nil), event.Args{Path: mnt, Path2: "vigil", Name: "tmpfs", Flags: unix.MS_NOSUID, DirFd: -100, DirFd2: -100})
+		checkArgs(t, one(t, evs, event.TypeUmount2, nil), event.Args{Path: mnt, Flags: unix.MNT_DETACH, DirFd: -100})
+	})
+	t.Run("bpf", func(t *testing.T) {
+		res, pid := s.runAction(t, "bpf-fail")
+		ev := one(t, s.of(pid), event.TypeBpf, func(e *event.Event) bool { return e.Ret < 0 })
+		if ev.Args.Cmd != 0 || ev.Ret != -num(t, res, "errno") {
+			t.Errorf("cmd %d ret %d, want 0 -%v", ev.Args.Cmd, ev.Ret, res["errno"])
+		}
+	})
+	t.Run("setns", func(t *testing.T) {
+		res, pid := s.runAction(t, "setns-uts")
+		ev := one(t, s.of(pid), event.TypeSetns, nil)
+		checkArgs(t, ev, event.Args{Fd: int32(num(t, res, "fd")), Flags: unix.CLONE_NEWUTS})
+	})
+	t.Run("sendmsg", func(t *testing.T) {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		res, pid := s.runAction(t, "sendmsg-udp", strconv.Itoa(port))
+		ev := one(t, s.of(pid), event.TypeSendmsg, nil)
+		checkArgs(t, ev, event.Args{Fd: int32(num(t, res, "fd")), Addr: event.Sockaddr{Family: event.AFInet, Addr: netip.MustParseAddr("127.0.0.1"), Port: uint16(port)}})
+		if ev.Ret != 5 {
+			t.Errorf("ret %d, want 5 bytes sent", ev.Ret)
+		}
+	})
 	t.Run("setresuid", func(t *testing.T) {
 		_, pid := s.runAction(t, "setuid", "0")
 		ev := one(t, s.of(pid), event.TypeSetresuid, nil)

@@ -66,6 +66,19 @@ func init() {
 		unix.Close(fd)
 		return map[string]any{"fd": fd}, nil
 	}}
+	actions["sendmsg-udp"] = action{"PORT: sendmsg a UDP datagram to 127.0.0.1:PORT", 1, func(a []string) (map[string]any, error) {
+		port, err := strconv.Atoi(a[0])
+		if err != nil {
+			return nil, err
+		}
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(fd)
+		_, err = unix.SendmsgN(fd, []byte("vigil"), nil, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}, 0)
+		return map[string]any{"fd": fd}, err
+	}}
 	actions["listen-accept"] = action{": listen on 127.0.0.1 (ephemeral port), connect to it, accept", 0, listenAccept}
 }
 

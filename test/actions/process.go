@@ -40,6 +40,26 @@ func init() {
 		_, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
 		return map[string]any{"errno": errnoOf(errOrNil(e))}, nil
 	}}
+	actions["mount-tmpfs"] = action{"DIR: mount a tmpfs on DIR, then umount2(DIR, MNT_DETACH)", 1, func(a []string) (map[string]any, error) {
+		if err := unix.Mount("vigil", a[0], "tmpfs", unix.MS_NOSUID, "size=1m"); err != nil {
+			return nil, err
+		}
+		return nil, unix.Unmount(a[0], unix.MNT_DETACH)
+	}}
+	actions["bpf-fail"] = action{": bpf(BPF_MAP_CREATE) with an invalid attribute, which fails", 0, func([]string) (map[string]any, error) {
+		var attr [64]byte
+		_, _, e := unix.Syscall(unix.SYS_BPF, 0, uintptr(unsafe.Pointer(&attr[0])), uintptr(len(attr)))
+		return map[string]any{"errno": int(e)}, nil
+	}}
+	actions["setns-uts"] = action{": setns(open(/proc/self/ns/uts), CLONE_NEWUTS) (its own namespace)", 0, func([]string) (map[string]any, error) {
+		fd, err := unix.Open("/proc/self/ns/uts", unix.O_RDONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(fd)
+		runtime.LockOSThread()
+		return map[string]any{"fd": fd}, unix.Setns(fd, unix.CLONE_NEWUTS)
+	}}
 	actions["unshare"] = action{": unshare(CLONE_NEWUTS) on a locked thread", 0, func([]string) (map[string]any, error) {
 		runtime.LockOSThread() // the thread dies with the namespace at exit
 		return nil, unix.Unshare(unix.CLONE_NEWUTS)

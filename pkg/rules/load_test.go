@@ -257,3 +257,71 @@ func TestFieldsRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestExceptionOverrides(t *testing.T) {
+	base := baseRule + `  exceptions:
+    - name: known
+      fields: [proc.name]
+      values:
+        - [apk]
+`
+	rs := mustLoad(t, base+`
+- rule: R
+  exceptions:
+    - name: known
+      values:
+        - [dpkg]
+    - name: extra
+      fields: fd.name
+      values: [/x]
+  override:
+    exceptions: append
+`)
+	want := "(opened and proc.name in (shells)) and not (( proc.name = apk) or ( proc.name = dpkg)) and not (fd.name in (/x))"
+	if got := ruleByName(rs, "R").Condition; got != want {
+		t.Errorf("appended exceptions\n got %s\nwant %s", got, want)
+	}
+	rs = mustLoad(t, base+`
+- rule: R
+  exceptions:
+    - name: other
+      fields: [fd.name]
+      values:
+        - [/y]
+  override:
+    exceptions: replace
+`)
+	want = "(opened and proc.name in (shells)) and not (( fd.name = /y))"
+	if got := ruleByName(rs, "R").Condition; got != want {
+		t.Errorf("replaced exceptions\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestSkipIfUnknownFilter(t *testing.T) {
+	rs, warns, err := LoadBytes("t.yaml", []byte(`
+- rule: Plugin
+  desc: d
+  condition: evt.type = openat and k8saudit.verb = create
+  output: o
+  priority: INFO
+  skip-if-unknown-filter: true
+- rule: Kept
+  desc: d
+  condition: evt.type = openat
+  output: o
+  priority: INFO
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.AllRules()) != 1 || rs.AllRules()[0].Name != "Kept" {
+		t.Errorf("rules %v, want only Kept", rs.AllRules())
+	}
+	found := false
+	for _, w := range warns {
+		found = found || strings.Contains(w.String(), "unknown field k8saudit.verb; rule skipped")
+	}
+	if !found {
+		t.Errorf("no skip warning in %v", warns)
+	}
+}

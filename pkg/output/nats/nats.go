@@ -15,6 +15,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 
 	gonats "github.com/nats-io/nats.go"
@@ -22,7 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigilsec/vigil/pkg/alert"
-	"github.com/vigilsec/vigil/pkg/output/internal/httpsend"
+	"github.com/vigilsec/vigil/pkg/output/tlsconf"
 )
 
 // Config configures the NATS output.
@@ -40,12 +41,12 @@ type Config struct {
 	Name string `yaml:"name"`
 
 	// Authentication: at most one of CredsFile, NKeyFile, Token, User.
-	CredsFile string       `yaml:"creds_file"` // a .creds file (JWT and seed)
-	NKeyFile  string       `yaml:"nkey_file"`  // a file with an nkey seed
-	Token     string       `yaml:"token"`
-	User      string       `yaml:"user"`
-	Password  string       `yaml:"password"`
-	TLS       httpsend.TLS `yaml:"tls"`
+	CredsFile string      `yaml:"creds_file"` // a .creds file (JWT and seed)
+	NKeyFile  string      `yaml:"nkey_file"`  // a file with an nkey seed
+	Token     string      `yaml:"token"`
+	User      string      `yaml:"user"`
+	Password  string      `yaml:"password"`
+	TLS       tlsconf.TLS `yaml:"tls"`
 
 	// ConnectTimeout bounds each connection attempt (default 5s).
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
@@ -182,6 +183,7 @@ type Output struct {
 	subject template
 	tenants map[string]template
 	format  alert.Format
+	bufs    sync.Pool // *[]byte payload buffers: Publish copies the data
 }
 
 // New connects (in the background when the server is unreachable: the
@@ -313,7 +315,13 @@ func (o *Output) appendSubject(b []byte, a *alert.Alert) []byte {
 // from the payload, so a retried alert is stored once.
 func (o *Output) Send(ctx context.Context, a *alert.Alert) error {
 	subj := o.Subject(a)
-	data := o.format.AppendJSON(nil, a)
+	bp, _ := o.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer o.bufs.Put(bp)
+	data := o.format.AppendJSON((*bp)[:0], a)
+	*bp = data
 	if o.js == nil {
 		return o.nc.Publish(subj, data)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilsec/vigil/pkg/alert"
 	"github.com/vigilsec/vigil/pkg/output/internal/httpsend"
+	"github.com/vigilsec/vigil/pkg/output/tlsconf"
 )
 
 // Config configures the Slack output.
@@ -29,7 +30,7 @@ type Config struct {
 	OutputFields *bool `yaml:"output_fields"`
 	// Timeout bounds each request (default 5s).
 	Timeout time.Duration `yaml:"timeout"`
-	TLS     httpsend.TLS  `yaml:"tls"`
+	TLS     tlsconf.TLS   `yaml:"tls"`
 
 	alert.Route    `yaml:",inline"`
 	alert.Delivery `yaml:",inline"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilsec/vigil/pkg/alert"
 	"github.com/vigilsec/vigil/pkg/output/internal/httpsend"
+	"github.com/vigilsec/vigil/pkg/output/tlsconf"
 )
 
 // Config configures the webhook output.
@@ -24,7 +25,7 @@ type Config struct {
 	Headers map[string]string `yaml:"headers"`
 	// Timeout bounds each request (default 5s).
 	Timeout time.Duration `yaml:"timeout"`
-	TLS     httpsend.TLS  `yaml:"tls"`
+	TLS     tlsconf.TLS   `yaml:"tls"`
 
 	alert.Route    `yaml:",inline"`
 	alert.Delivery `yaml:",inline"`

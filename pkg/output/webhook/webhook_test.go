@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/pkg/alert"
-	"github.com/vigilsec/vigil/pkg/output/internal/httpsend"
+	"github.com/vigilsec/vigil/pkg/output/tlsconf"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -219,7 +219,7 @@ func TestValidate(t *testing.T) {
 		{Config{Enabled: true, URL: "ftp://x"}, "url:"},
 		{Config{Enabled: true}, "url:"},
 		{Config{Enabled: true, URL: "http://x", Headers: map[string]string{"a b": "c"}}, "headers:"},
-		{Config{Enabled: true, URL: "http://x", TLS: httpsend.TLS{CertFile: "c"}}, "tls.cert_file"},
+		{Config{Enabled: true, URL: "http://x", TLS: tlsconf.TLS{CertFile: "c"}}, "tls.cert_file"},
 		{Config{Enabled: true, URL: "http://x", Route: alert.Route{MinPriority: "x"}}, "min_priority:"},
 	}
 	for _, tt := range tests {

@@ -6,65 +6,14 @@ package httpsend
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/vigilsec/vigil/pkg/alert"
+	"github.com/vigilsec/vigil/pkg/output/tlsconf"
 )
-
-// TLS configures the client side of HTTPS.
-type TLS struct {
-	// CAFile is a PEM bundle of the CAs to trust instead of the system's.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a client certificate (mutual TLS).
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName overrides the name checked in the server's certificate.
-	ServerName string `yaml:"server_name"`
-	// InsecureSkipVerify disables certificate checks (tests only).
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-}
-
-// Validate checks that files come in pairs; errors name the key.
-func (t TLS) Validate() error {
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return errors.New("tls.cert_file and tls.key_file: set both or neither")
-	}
-	return nil
-}
-
-// Config builds a *tls.Config, nil when nothing is set.
-func (t TLS) Config() (*tls.Config, error) {
-	if t == (TLS{}) {
-		return nil, nil
-	}
-	c := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file: no PEM certificate in %s", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
-}
 
 // Client posts payloads to one URL.
 type Client struct {
@@ -75,7 +24,7 @@ type Client struct {
 
 // New returns a client for url with the given extra headers, per-request
 // timeout and TLS settings.
-func New(url string, headers map[string]string, timeout time.Duration, tlsCfg TLS) (*Client, error) {
+func New(url string, headers map[string]string, timeout time.Duration, tlsCfg tlsconf.TLS) (*Client, error) {
 	tc, err := tlsCfg.Config()
 	if err != nil {
 		return nil, err

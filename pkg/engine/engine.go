@@ -58,9 +58,14 @@ type Engine struct {
 type state struct {
 	rs        *rules.Ruleset
 	rules     []*rules.Rule
-	byType    [event.NumTypes][]int32
-	evaluated []atomic.Uint64
-	matched   []atomic.Uint64
+	byType [event.NumTypes][]int32
+	// Counters, kept cheap for the hot path: one add per event (seen by
+	// type); a rule's evaluations are the events of its types minus those
+	// on which an earlier rule matched first (skipped, counted on the
+	// alert path).
+	seen    [event.NumTypes]atomic.Uint64
+	skipped []atomic.Uint64
+	matched []atomic.Uint64
 }
 
 // New returns an Engine running rs (which may be nil: no rules until Swap).
@@ -95,7 +100,7 @@ func newState(rs *rules.Ruleset) *state {
 		return st
 	}
 	st.rules = rs.Rules()
-	st.evaluated = make([]atomic.Uint64, len(st.rules))
+	st.skipped = make([]atomic.Uint64, len(st.rules))
 	st.matched = make([]atomic.Uint64, len(st.rules))
 	for i, r := range st.rules {
 		for _, t := range r.EventTypes() {
@@ -125,10 +130,10 @@ func (e *Engine) Process(ev *event.Event, emit func(*alert.Alert)) {
 	if len(cands) == 0 {
 		return
 	}
+	st.seen[ev.Type].Add(1)
 	e.eval.Begin(st.rs, ev)
-	for _, i := range cands {
+	for k, i := range cands {
 		r := st.rules[i]
-		st.evaluated[i].Add(1)
 		ok, err := e.eval.Match(r)
 		if err != nil {
 			e.errors.Add(1)
@@ -140,6 +145,9 @@ func (e *Engine) Process(ev *event.Event, emit func(*alert.Alert)) {
 		st.matched[i].Add(1)
 		emit(e.build(r, ev))
 		if !e.all {
+			for _, j := range cands[k+1:] {
+				st.skipped[j].Add(1)
+			}
 			return
 		}
 	}
@@ -177,7 +185,13 @@ func (e *Engine) Stats() []RuleStats {
 	st := e.cur.Load()
 	out := make([]RuleStats, len(st.rules))
 	for i, r := range st.rules {
-		out[i] = RuleStats{Rule: r.Name, Evaluated: st.evaluated[i].Load(), Matched: st.matched[i].Load()}
+		// skipped first: it never exceeds seen at any instant.
+		skipped := st.skipped[i].Load()
+		var n uint64
+		for _, t := range r.EventTypes() {
+			n += st.seen[t].Load()
+		}
+		out[i] = RuleStats{Rule: r.Name, Evaluated: n - skipped, Matched: st.matched[i].Load()}
 	}
 	return out
 }

@@ -215,8 +215,13 @@ func TestRuleMatchingFirstAndAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := openEvent(hostChain(), "/etc/passwd", unix.O_RDONLY, 3, nil)
-	if got := ruleNames(fired(newEngine(t, rs, MatchFirst), ev)); !slices.Equal(got, []string{"A"}) {
+	first := newEngine(t, rs, MatchFirst)
+	if got := ruleNames(fired(first, ev)); !slices.Equal(got, []string{"A"}) {
 		t.Errorf("first: fired %v, want [A]", got)
+	}
+	fired(first, closeEvent(hostChain(), 3))
+	if st := first.Stats(); st[0].Evaluated != 1 || st[0].Matched != 1 || st[1].Evaluated != 0 || st[1].Matched != 0 {
+		t.Errorf("first: stats %+v, want B neither evaluated nor matched", st)
 	}
 	all := newEngine(t, rs, MatchAll)
 	if got := ruleNames(fired(all, ev)); !slices.Equal(got, []string{"A", "B"}) {

@@ -56,8 +56,8 @@ type Engine struct {
 
 // state is one installed ruleset with its dispatch index and counters.
 type state struct {
-	rs        *rules.Ruleset
-	rules     []*rules.Rule
+	rs     *rules.Ruleset
+	rules  []*rules.Rule
 	byType [event.NumTypes][]int32
 	// Counters, kept cheap for the hot path: one add per event (seen by
 	// type); a rule's evaluations are the events of its types minus those

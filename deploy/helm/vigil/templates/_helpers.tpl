@@ -82,8 +82,8 @@ over it.
   "url" .Values.nats.url
   "subject" .Values.nats.subject
   "user" .Values.nats.user
-  "jetstream" (dict "enabled" .Values.nats.jetstream.enabled "stream" .Values.nats.jetstream.stream)
-  "route" (dict "min_priority" .Values.nats.minPriority) }}
+  "jetstream" (dict "enabled" .Values.nats.jetstream.enabled "stream" .Values.nats.jetstream.stream "create_stream" .Values.nats.jetstream.createStream)
+  "min_priority" .Values.nats.minPriority }}
 {{- $_ := set $base "outputs" (dict "nats" $nats) }}
 {{- end }}
 {{- toYaml (mergeOverwrite $base (deepCopy .Values.config)) }}

@@ -199,3 +199,14 @@ func (e *Engine) Stats() []RuleStats {
 // Errors counts evaluations that failed (a condition that could not run);
 // such events are skipped for that rule.
 func (e *Engine) Errors() uint64 { return e.errors.Load() }
+
+// Reload loads rules files and installs the result only when it loads
+// without error: a failed load never replaces the running ruleset.
+func (e *Engine) Reload(paths ...string) ([]rules.Warning, error) {
+	rs, warns, err := rules.Load(paths...)
+	if err != nil {
+		return warns, err
+	}
+	e.Swap(rs)
+	return warns, nil
+}

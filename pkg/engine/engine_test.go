@@ -272,3 +272,29 @@ func TestSwapWhileProcessing(t *testing.T) {
 		t.Errorf("after swap fired %v, want [B]", got)
 	}
 }
+
+func TestReloadKeepsWorkingRuleset(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/rules.yaml"
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("- rule: A\n  desc: a\n  condition: evt.type = openat\n  output: a\n  priority: INFO\n")
+	e := newEngine(t, nil, MatchFirst)
+	ev := openEvent(hostChain(), "/etc/passwd", unix.O_RDONLY, 3, nil)
+	if got := fired(e, ev); len(got) != 0 {
+		t.Fatalf("engine without rules fired %v", ruleNames(got))
+	}
+	if _, err := e.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	write("- rule: B\n  desc: b\n  condition: evt.type = openat and proc.nme = x\n  output: b\n  priority: INFO\n")
+	if _, err := e.Reload(path); err == nil {
+		t.Fatal("reload of a broken file succeeded")
+	}
+	if got := ruleNames(fired(e, ev)); !slices.Equal(got, []string{"A"}) {
+		t.Errorf("after a failed reload fired %v, want [A]", got)
+	}
+}

@@ -267,7 +267,9 @@ func (d *Dispatcher) Summarize() int {
 // destination deliver its queue until ctx ends; whatever is still queued or
 // in flight then is dropped with reason DropShutdown. It closes the sinks
 // and returns ctx's error when the deadline cut delivery short, joined with
-// the sinks' Close errors. Enqueue after Close counts the alert as dropped.
+// the sinks' Close errors. Enqueue after Close counts the alert as dropped;
+// stop the event path before calling Close, as an Enqueue racing with it
+// may leave its alert uncounted.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.closeMu.Lock()
 	defer d.closeMu.Unlock()

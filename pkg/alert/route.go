@@ -43,10 +43,14 @@ func (r Route) Validate() error {
 			return fmt.Errorf("min_priority: %w", err)
 		}
 	}
-	for key, list := range map[string][]string{"tenants": r.Tenants, "rules": r.Rules, "exclude_rules": r.ExcludeRules, "tags": r.Tags, "exclude_tags": r.ExcludeTags} {
-		for i, s := range list {
+	lists := []struct {
+		key  string
+		list []string
+	}{{"tenants", r.Tenants}, {"rules", r.Rules}, {"exclude_rules", r.ExcludeRules}, {"tags", r.Tags}, {"exclude_tags", r.ExcludeTags}}
+	for _, l := range lists {
+		for i, s := range l.list {
 			if s == "" {
-				return fmt.Errorf("%s[%d]: empty name", key, i)
+				return fmt.Errorf("%s[%d]: empty name", l.key, i)
 			}
 		}
 	}

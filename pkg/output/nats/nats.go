@@ -183,6 +183,7 @@ type Output struct {
 	subject template
 	tenants map[string]template
 	format  alert.Format
+	log     *zap.Logger
 	bufs    sync.Pool // *[]byte payload buffers: Publish copies the data
 }
 
@@ -194,7 +195,7 @@ func New(ctx context.Context, cfg Config, f alert.Format, log *zap.Logger) (*Out
 	if log == nil {
 		log = zap.NewNop()
 	}
-	o := &Output{cfg: cfg, format: f, tenants: map[string]template{}}
+	o := &Output{cfg: cfg, format: f, log: log, tenants: map[string]template{}}
 	var err error
 	if o.subject, err = parseTemplate(cfg.Subject); err != nil {
 		return nil, fmt.Errorf("subject: %w", err)
@@ -335,11 +336,16 @@ func (o *Output) Send(ctx context.Context, a *alert.Alert) error {
 }
 
 // Close flushes what is buffered (for up to 5 s while connected) and
-// closes the connection.
+// closes the connection. Alerts still in the reconnect buffer of a
+// disconnected core NATS connection are lost: Close logs their size and
+// returns an error saying so.
 func (o *Output) Close() error {
 	var err error
 	if o.nc.IsConnected() {
 		err = o.nc.FlushTimeout(5 * time.Second)
+	} else if n, _ := o.nc.Buffered(); n > 0 {
+		err = fmt.Errorf("nats disconnected at shutdown: %d bytes of buffered alerts lost", n)
+		o.log.Warn("alerts lost at shutdown", zap.Int("buffered_bytes", n))
 	}
 	o.nc.Close()
 	return err

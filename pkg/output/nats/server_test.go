@@ -474,3 +474,23 @@ func TestTokenAndNKeyAuth(t *testing.T) {
 		sub.wait(t, 1)
 	})
 }
+
+// TestCloseWhileDisconnected: alerts buffered while the server is down are
+// reported, not lost silently, when the output closes before reconnecting.
+func TestCloseWhileDisconnected(t *testing.T) {
+	ts := startServer(t, nil)
+	o, err := New(context.Background(), Config{URL: ts.url(), ReconnectWait: time.Hour, ReconnectMaxWait: time.Hour}, alert.Format{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.stop()
+	waitStatus(t, o.nc, gonats.RECONNECTING)
+	for i := range 3 {
+		if err := o.Send(context.Background(), mkAlert("tenant-a", alert.PriorityError, i)); err != nil {
+			t.Fatalf("buffered publish failed: %v", err)
+		}
+	}
+	if err := o.Close(); err == nil || !strings.Contains(err.Error(), "buffered alerts lost") {
+		t.Errorf("Close = %v, want a loss report", err)
+	}
+}

@@ -64,7 +64,8 @@ func (f Format) appendPrefix(b []byte, a *Alert) []byte {
 // with nanoseconds, "tags" are sorted and unique, "output_fields" holds every
 // field of the rule's output under its exact token with its typed value (null
 // when missing) plus "evt.time" (nanoseconds since the epoch) or, with
-// ISO8601, "evt.time.iso8601", as Falco adds the prefix's field.
+// ISO8601, "evt.time.iso8601", the field of the time prefix, which Falco
+// writes last, over a rule's own token of the same name.
 //
 // Vigil adds two keys, in the same sorted order: "tenant" (omitted for host
 // events and namespaces without a tenant) and "k8s", an object with "ns",
@@ -120,12 +121,11 @@ func (f Format) appendFields(b []byte, a *Alert) []byte {
 		timeKey = "evt.time.iso8601"
 	}
 	keys := make([]string, 0, len(a.OutputFields)+1)
-	_, hasTime := a.OutputFields[timeKey]
-	if !hasTime {
-		keys = append(keys, timeKey)
-	}
+	keys = append(keys, timeKey)
 	for k := range a.OutputFields {
-		keys = append(keys, k)
+		if k != timeKey {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	b = append(b, '{')
@@ -136,14 +136,14 @@ func (f Format) appendFields(b []byte, a *Alert) []byte {
 		b = appendString(b, k)
 		b = append(b, ':')
 		switch {
-		case k == timeKey && !hasTime && f.ISO8601:
+		case k != timeKey:
+			b = appendValue(b, a.OutputFields[k])
+		case f.ISO8601:
 			b = append(b, '"')
 			b = a.Time.UTC().AppendFormat(b, iso8601TimeLayout)
 			b = append(b, '"')
-		case k == timeKey && !hasTime:
-			b = strconv.AppendInt(b, a.Time.UnixNano(), 10)
 		default:
-			b = appendValue(b, a.OutputFields[k])
+			b = strconv.AppendInt(b, a.Time.UnixNano(), 10)
 		}
 	}
 	return append(b, '}')

@@ -62,6 +62,18 @@ func compileCheck(ce *CheckExpr, unknownTypes func(name string, off int)) (pred,
 			return p, nil
 		}
 	}
+	if d, _, hasDot, _ := lookupField(ce.Field.Name); d.str != nil && !hasDot && !ce.Field.HasArg &&
+		len(ce.Field.Transformers) == 0 && ce.RHS == nil {
+		f, err := stringMatcher(ce)
+		if err != nil {
+			return nil, err
+		}
+		str := d.str
+		return func(c *Ctx) bool {
+			s, ok := str(c)
+			return ok && f(s)
+		}, nil
+	}
 	var test func(c *Ctx, v value) bool
 	if ce.RHS != nil {
 		test, err = compileValTest(ce, typ)
@@ -250,6 +262,15 @@ func stringSet(vals []string) func(string) bool {
 }
 
 func stringTest(ce *CheckExpr) (func(*Ctx, value) bool, error) {
+	f, err := stringMatcher(ce)
+	if err != nil {
+		return nil, err
+	}
+	return func(_ *Ctx, v value) bool { return f(v.s) }, nil
+}
+
+// stringMatcher compiles the operator and operand of a string check.
+func stringMatcher(ce *CheckExpr) (func(string) bool, error) {
 	texts := make([]string, len(ce.Values))
 	for i, v := range ce.Values {
 		texts[i] = v.Text
@@ -317,7 +338,7 @@ func stringTest(ce *CheckExpr) (func(*Ctx, value) bool, error) {
 	default:
 		return nil, errAt(ce.Pos, "unknown operator %s", ce.Op)
 	}
-	return func(_ *Ctx, v value) bool { return f(v.s) }, nil
+	return f, nil
 }
 
 // globMatchFold is iglob: glob, ASCII case-insensitive. It lowercases s into

@@ -140,6 +140,9 @@ type fieldDef struct {
 	notCarried bool
 	// bind returns the extractor for a given argument.
 	bind func(arg string, hasArg bool) (ex extractor, multi bool, err error)
+	// str, when set, extracts a single-valued string field without an
+	// argument directly: the fast path of string checks.
+	str func(c *Ctx) (string, bool)
 }
 
 var registry = map[string]*fieldDef{}
@@ -248,7 +251,7 @@ func single(fn func(c *Ctx) (value, bool)) func(string, bool) (extractor, bool, 
 }
 
 func strField(name, desc string, fn func(c *Ctx) (string, bool)) *fieldDef {
-	return &fieldDef{name: name, typ: TypeString, desc: desc, bind: single(func(c *Ctx) (value, bool) {
+	return &fieldDef{name: name, typ: TypeString, desc: desc, str: fn, bind: single(func(c *Ctx) (value, bool) {
 		s, ok := fn(c)
 		return value{s: s}, ok
 	})}

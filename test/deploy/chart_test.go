@@ -227,6 +227,14 @@ func TestDaemonSet(t *testing.T) {
 			t.Errorf("host path %s not mounted", host)
 		}
 	}
+	// The custom rules directory is always mounted (empty by default), so
+	// rules added to its ConfigMap later are picked up by hot reload.
+	if m := mounts["rules-custom"]; m == nil || m["mountPath"] != "/etc/vigil/rules.d/custom" {
+		t.Errorf("custom rules mount = %v", m)
+	}
+	if cm := find(t, objs, "ConfigMap", "vigil-rules-custom"); cm["data"] == nil {
+		t.Errorf("custom rules ConfigMap = %v", cm)
+	}
 	if len(hostPaths) != 7 {
 		t.Errorf("host paths %v: unexpected extra host access", hostPaths)
 	}
@@ -268,7 +276,7 @@ func TestAgentConfig(t *testing.T) {
 		wantRules []string
 		check     func(t *testing.T, cfg object)
 	}{
-		{"defaults", nil, []string{"/etc/vigil/rules/vigil_rules.yaml"}, func(t *testing.T, cfg object) {
+		{"defaults", nil, []string{"/etc/vigil/rules/vigil_rules.yaml", "/etc/vigil/rules.d/custom"}, func(t *testing.T, cfg object) {
 			if cfg.path("metrics", "listen_address") != ":8765" || cfg.path("outputs", "nats") != nil {
 				t.Errorf("config = %v", cfg)
 			}

@@ -56,9 +56,7 @@ over it.
 {{- if .Values.rules.defaults }}
 {{- $rulesFiles = append $rulesFiles "/etc/vigil/rules/vigil_rules.yaml" }}
 {{- end }}
-{{- if .Values.rules.custom }}
 {{- $rulesFiles = append $rulesFiles "/etc/vigil/rules.d/custom" }}
-{{- end }}
 {{- range .Values.rules.extraConfigMaps }}
 {{- $rulesFiles = append $rulesFiles (printf "/etc/vigil/rules.d/%s" .) }}
 {{- end }}

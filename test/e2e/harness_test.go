@@ -184,6 +184,17 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// agentConfig is the config file the tests run the agent with: no
+// Kubernetes on this machine, JSON logs, fast drop checks.
+const agentConfig = `
+enrich:
+  kubernetes: "off"
+log:
+  format: json
+self_alerts:
+  interval: 1s
+`
+
 // startAgent starts vigil with the given extra arguments (rules), a NATS
 // output, an HTTP output and the metrics server, and waits until it is ready.
 func startAgent(t *testing.T, args ...string) *agent {
@@ -226,12 +237,16 @@ func startAgent(t *testing.T, args ...string) *agent {
 		t.Fatal(err)
 	}
 
+	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte(agentConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	all := append([]string{"run", "--json", "--webhook", hs.URL, "--nats", a.natsURL,
-		"--metrics-address", a.metrics, "--config", filepath.Join(t.TempDir(), "none.yaml")}, args...)
+		"--metrics-address", a.metrics, "--config", cfgFile}, args...)
 	a.cmd = exec.Command(vigil, all...)
 	a.cmd.Stdout = a.stdout
 	a.cmd.Stderr = a.stderr
-	a.cmd.Env = append(os.Environ(), "VIGIL_ENRICH_KUBERNETES=off", "VIGIL_LOG_FORMAT=json")
+	a.cmd.Env = append(os.Environ(), "VIGIL_LOG_LEVEL=info")
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -150,6 +150,36 @@ var falcoBehaviours = []behaviour{
 		e.run(t, "find", e.dir, "-name", "id_rsa")
 		return e.dir
 	}},
+	{"hardlink over sensitive file", "Create Hardlink Over Sensitive Files", "Warning", func(t *testing.T, e *env) string {
+		link := filepath.Join(filepath.Dir(e.dir), filepath.Base(e.dir)+"-shadow-hardlink")
+		t.Cleanup(func() { os.Remove(link) })
+		e.run(t, e.actions, "link", "/etc/shadow", link)
+		return link
+	}},
+	{"execution from /dev/shm", "Execution from /dev/shm", "Warning", func(t *testing.T, e *env) string {
+		exe := filepath.Join("/dev/shm", "vigil-e2e-"+filepath.Base(e.dir))
+		e.copyExe(t, exe)
+		t.Cleanup(func() { os.Remove(exe) })
+		e.run(t, exe, "noop")
+		return exe
+	}},
+	{"log file cleared", "Clear Log Activities", "Warning", func(t *testing.T, e *env) string {
+		logFile := filepath.Join("/var/log", "vigil-e2e-"+filepath.Base(e.dir)+".log")
+		if err := os.WriteFile(logFile, []byte("entry\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(logFile) })
+		e.run(t, "sh", "-c", ": > "+logFile)
+		return logFile
+	}},
+	{"bulk data removal", "Remove Bulk Data from Disk", "Warning", func(t *testing.T, e *env) string {
+		f := filepath.Join(e.dir, "secret.txt")
+		if err := os.WriteFile(f, []byte("data"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.run(t, "shred", "-u", f)
+		return f
+	}},
 }
 
 func TestDefaultRulesDetectBehaviours(t *testing.T) {

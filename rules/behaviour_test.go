@@ -97,11 +97,15 @@ func (w *world) ptrace(p *event.Process, request int64) *event.Event {
 	return ev
 }
 
-func TestBehaviours(t *testing.T) {
-	rs, _, err := vrules.Load(rules.DefaultFiles()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+// behaviourCase is one event and the rule it must raise ("" for none).
+type behaviourCase struct {
+	name string
+	ev   *event.Event
+	want string
+}
+
+// behaviourCases builds the events of the behaviour table.
+func behaviourCases() []behaviourCase {
 	w := &world{}
 	withTTY := func(p *event.Process) *event.Process { p.TTY = 34816; return p }
 	memfd := process(1300, "3", "memfd:payload (deleted)", hostShell)
@@ -115,11 +119,7 @@ func TestBehaviours(t *testing.T) {
 		return ev
 	}
 
-	tests := []struct {
-		name string
-		ev   *event.Event
-		want string // "" for none
-	}{
+	return []behaviourCase{
 		// Processes.
 		{"kubectl exec -it sh", w.exec(withTTY(process(1100, "sh", "/bin/sh", shim)), acmePod()), "Interactive shell in container"},
 		{"web server spawns a shell", w.exec(process(1101, "sh", "/bin/sh", ctrNginx, "-c", "id"), acmePod()), "Shell spawned by a server process"},
@@ -200,6 +200,14 @@ func TestBehaviours(t *testing.T) {
 			return ev
 		}(), ""},
 	}
+}
+
+func TestBehaviours(t *testing.T) {
+	rs, _, err := vrules.Load(rules.DefaultFiles()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := behaviourCases()
 	ev := vrules.NewEvaluator(vrules.EvalOptions{Hostname: "node-1"})
 	for _, tt := range tests {
 		got := ""

@@ -20,7 +20,6 @@ type envOuter struct {
 	Files   []string `yaml:"files"`
 	Metrics envInner `yaml:"metrics"`
 	Ints    []int    `yaml:"ints"`
-	skipped string
 }
 
 func TestApplyEnv(t *testing.T) {

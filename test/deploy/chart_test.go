@@ -376,3 +376,32 @@ func TestMetricsServiceAndMonitor(t *testing.T) {
 		}
 	}
 }
+
+// TestValuesSchemaRejectsMistakes checks that values.schema.json turns
+// mistakes in user values into errors at template time instead of a
+// silently ignored setting.
+func TestValuesSchemaRejectsMistakes(t *testing.T) {
+	helm := requireBinary(t, "helm")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"misspelt key", []string{"--set", "securty.privileged=true"}, "additional properties 'securty' not allowed"},
+		{"misspelt nested key", []string{"--set", "nats.serverConfig.enable=true"}, "'enable' not allowed"},
+		{"unknown priority", []string{"--set", "nats.minPriority=loud"}, "/nats/minPriority"},
+		{"capability in lower case", []string{"--set", "security.extraCapabilities={sys_admin}"}, "/security/extraCapabilities/0"},
+		{"rules file without .yaml", []string{"--set-string", "rules.custom.tenants=x"}, "'tenants' does not match pattern"},
+		{"tenant without name", []string{"--values", writeValues(t, "nats:\n  serverConfig:\n    tenants:\n      - {password: x}\n")}, "name"},
+		{"relative host path", []string{"--set", "hostPaths.btf=sys/kernel/btf"}, "/hostPaths/btf"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"template", "vigil", chartDir, "--kube-version", kubeVersion}, tt.args...)
+			out, err := runErr(helm, args...)
+			if err == nil || !strings.Contains(out, tt.want) {
+				t.Fatalf("helm template accepted the values or said something else (err %v, want %q):\n%s", err, tt.want, out)
+			}
+		})
+	}
+}

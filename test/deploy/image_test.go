@@ -40,6 +40,19 @@ func TestDockerfile(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^USER\s+[1-9][0-9]*`).MatchString(df) {
 		t.Error("Dockerfile does not default to a non-root user")
 	}
+	// What the build needs must not be filtered out of the context.
+	ignore, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "Dockerfile.dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(ignore), "\n") {
+		line = strings.TrimSpace(line)
+		for _, needed := range []string{"go.mod", "go.sum", "cmd", "pkg", "bpf", "rules"} {
+			if line == needed || line == needed+"/" || line == "*" {
+				t.Errorf("Dockerfile.dockerignore excludes %s, which the build needs", needed)
+			}
+		}
+	}
 }
 
 // TestStaticBinary builds the agent the way the Dockerfile does and checks

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -324,5 +326,96 @@ func TestTerminateFlushesAlerts(t *testing.T) {
 		l := l
 		a.http.wait(t, "flushed alert", time.Second, func(fa falcoAlert) bool { return strings.Contains(fa.Output, l) })
 		a.nats.wait(t, "flushed alert", time.Second, func(fa falcoAlert) bool { return strings.Contains(fa.Output, l) })
+	}
+}
+
+// TestReloadLosesNoEvent performs a stream of detectable actions while the
+// rules are reloaded again and again (SIGHUP and file rewrites): every
+// action's alert must arrive.
+func TestReloadLosesNoEvent(t *testing.T) {
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	rule := fmt.Sprintf(`- rule: E2E symlink to shadow
+  desc: test rule
+  condition: evt.type in (symlink, symlinkat) and evt.arg.target = /etc/shadow and evt.arg.linkpath startswith %s
+  output: "symlink to shadow at %%evt.arg.linkpath"
+  priority: WARNING
+`, dir)
+	if err := os.WriteFile(rulesFile, []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, "-r", rulesFile)
+	_, actions := buildBinaries(t)
+
+	const n = 40
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 10; i++ {
+			if i%2 == 0 {
+				_ = a.cmd.Process.Signal(syscall.SIGHUP)
+			} else {
+				_ = os.WriteFile(rulesFile, []byte(rule+fmt.Sprintf("# rewrite %d\n", i)), 0o644)
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
+	}()
+	var links []string
+	for i := 0; i < n; i++ {
+		link := filepath.Join(dir, fmt.Sprintf("reload-%02d", i))
+		run(t, context.Background(), actions, "symlink", "/etc/shadow", link)
+		links = append(links, link)
+		time.Sleep(30 * time.Millisecond)
+	}
+	<-done
+	for _, l := range links {
+		l := l
+		a.http.wait(t, "alert across reloads "+l, alertWait, func(fa falcoAlert) bool { return strings.HasSuffix(fa.Output, l) })
+	}
+	if ok := a.metric(t, "vigil_rules_reloads_total", `result="ok"`); ok < 3 {
+		t.Errorf("only %v successful reloads counted", ok)
+	}
+}
+
+// TestMetricsDescribeTheEventPath checks that /metrics reports every stage
+// after real activity.
+func TestMetricsDescribeTheEventPath(t *testing.T) {
+	a := startAgent(t)
+	_, actions := buildBinaries(t)
+	link := filepath.Join(t.TempDir(), "shadow-link")
+	run(t, context.Background(), actions, "symlink", "/etc/shadow", link)
+	a.http.wait(t, "symlink alert", alertWait, func(fa falcoAlert) bool { return strings.Contains(fa.Output, link) })
+	checks := []struct {
+		name   string
+		labels []string
+		min    float64
+	}{
+		{"vigil_events_total", []string{`type="execve"`}, 1},
+		{"vigil_events_total", []string{`type="symlinkat"`}, 1},
+		{"vigil_rule_matches_total", []string{`rule="Symlink to sensitive file"`}, 1},
+		{"vigil_rule_evaluations_total", []string{`rule="Symlink to sensitive file"`}, 1},
+		{"vigil_output_alerts_total", []string{`output="webhook"`, `result="sent"`}, 1},
+		{"vigil_output_alerts_total", []string{`output="nats"`, `result="sent"`}, 1},
+		{"vigil_tenant_events_total", []string{`tenant=""`}, 1},
+		{"vigil_tenant_alerts_total", nil, 1},
+		{"vigil_state_table_entries", []string{`table="processes"`}, 1},
+		{"vigil_rules_loaded", nil, 1},
+		{"vigil_engine_latency_seconds_count", nil, 1},
+	}
+	for _, c := range checks {
+		if got := a.metric(t, c.name, c.labels...); got < c.min {
+			t.Errorf("%s%v = %v, want >= %v", c.name, c.labels, got, c.min)
+		}
+	}
+	for _, present := range []string{"vigil_kernel_drops_total", "vigil_queue_drops_total", "vigil_decode_errors_total", "vigil_enrich_cache_hits_total"} {
+		resp, err := http.Get("http://" + a.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), present) {
+			t.Errorf("/metrics lacks %s", present)
+		}
 	}
 }

@@ -419,3 +419,29 @@ func TestMetricsDescribeTheEventPath(t *testing.T) {
 		}
 	}
 }
+
+// TestDropsRaiseTheAgentsOwnAlert starves the agent (the smallest ring
+// buffer and a one-record queue) under a burst of opens: the lost events
+// must be counted and reported by the agent's own alert.
+func TestDropsRaiseTheAgentsOwnAlert(t *testing.T) {
+	a := startAgentWithConfig(t, agentConfig+`
+probe:
+  ring_buffer_size: 4096
+  queue_size: 1
+`)
+	_, actions := buildBinaries(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	deadline := time.Now().Add(30 * time.Second)
+	for a.metric(t, "vigil_kernel_drops_total")+a.metric(t, "vigil_queue_drops_total") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no drop counted under a burst with a 4 KiB ring buffer")
+		}
+		run(t, ctx, actions, "loop-open", dir, "20000")
+	}
+	got := a.http.wait(t, "the drop alert", 15*time.Second, func(fa falcoAlert) bool { return fa.Rule == "Vigil event drops" })
+	if got.Priority != "Critical" || !strings.Contains(got.Output, "lost") {
+		t.Errorf("drop alert %+v", got)
+	}
+}

@@ -199,6 +199,12 @@ self_alerts:
 // output, an HTTP output and the metrics server, and waits until it is ready.
 func startAgent(t *testing.T, args ...string) *agent {
 	t.Helper()
+	return startAgentWithConfig(t, agentConfig, args...)
+}
+
+// startAgentWithConfig is startAgent with another config file.
+func startAgentWithConfig(t *testing.T, config string, args ...string) *agent {
+	t.Helper()
 	testutil.RequireRoot(t)
 	vigil, _ := buildBinaries(t)
 	ns := startNATS(t)
@@ -238,7 +244,7 @@ func startAgent(t *testing.T, args ...string) *agent {
 	}
 
 	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte(agentConfig), 0o644); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	all := append([]string{"run", "--json", "--webhook", hs.URL, "--nats", a.natsURL,

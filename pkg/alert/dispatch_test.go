@@ -390,3 +390,22 @@ func TestSummaryAlert(t *testing.T) {
 		t.Errorf("summary = %+v", s)
 	}
 }
+
+// TestSummaryTimer: the summary comes by itself after SummaryInterval.
+func TestSummaryTimer(t *testing.T) {
+	cfg := Config{RateLimit: RateLimit{Enabled: true, Rate: 1, Burst: 1}, SummaryInterval: 20 * time.Millisecond}
+	r := newRecorder()
+	d := mustNew(t, cfg, Destination{Name: "x", Sink: r})
+	now := time.Now()
+	for range 5 {
+		d.Enqueue(&Alert{Rule: "noisy", Tenant: "tenant-b", Priority: PriorityWarning, Time: now})
+	}
+	r.wait(t, 2) // the first alert, then the summary of the other four
+	s := r.alerts()[1]
+	if s.Rule != SummaryRule || s.Tenant != "tenant-b" || s.OutputFields["vigil.suppressed"] != uint64(4) || s.OutputFields["vigil.rule"] != "noisy" {
+		t.Errorf("summary = %+v", s)
+	}
+	if n := d.Summarize(); n != 0 {
+		t.Errorf("counts not reset: %d more summaries", n)
+	}
+}

@@ -4,7 +4,8 @@ GO        ?= go
 BIN       ?= bin/vigil
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
-RULES     ?= rules
+# Rules files for `make run` (-r each); empty runs the built-in default rules.
+RULES     ?=
 ARGS      ?=
 # Packages whose tests need root and the real kernel (probes, e2e).
 ROOT_PKGS ?= ./pkg/probe/... ./pkg/enrich/... ./test/...
@@ -35,7 +36,7 @@ build: ## build bin/vigil (no clang needed: BPF objects are committed)
 
 .PHONY: run
 run: build ## run the agent on the default rules, alerts on the terminal (needs root)
-	./$(BIN) run -r $(RULES) $(ARGS)
+	./$(BIN) run $(foreach r,$(RULES),-r $(r)) $(ARGS)
 
 .PHONY: test
 test: ## run the whole test suite (as root the kernel tests run too)

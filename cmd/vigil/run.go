@@ -50,24 +50,32 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	cfg, err := config.Load(*configPath)
+	// build makes the config from defaults, file, environment and flags;
+	// it runs again at every reload.
+	build := func() (config.Config, error) {
+		cfg, err := config.Load(*configPath)
+		if err != nil {
+			return cfg, err
+		}
+		if len(rulesFiles) > 0 {
+			cfg.Rules.Files = rulesFiles
+		}
+		if *metricsAddr != "" {
+			cfg.Metrics.Enabled = true
+			cfg.Metrics.ListenAddress = *metricsAddr
+		}
+		if *logLevel != "" {
+			cfg.Log.Level = *logLevel
+		}
+		config.ApplyOutputFlags(&cfg, config.OutputFlags{JSON: *asJSON, Webhook: *webhook, NATS: *natsURL, Events: *events})
+		if err := cfg.Validate(); err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := build()
 	if err != nil {
 		fmt.Fprintf(stderr, "vigil run: %v\n", err)
-		return 1
-	}
-	if len(rulesFiles) > 0 {
-		cfg.Rules.Files = rulesFiles
-	}
-	if *metricsAddr != "" {
-		cfg.Metrics.Enabled = true
-		cfg.Metrics.ListenAddress = *metricsAddr
-	}
-	if *logLevel != "" {
-		cfg.Log.Level = *logLevel
-	}
-	config.ApplyOutputFlags(&cfg, config.OutputFlags{JSON: *asJSON, Webhook: *webhook, NATS: *natsURL, Events: *events})
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "vigil run: config: %v\n", err)
 		return 1
 	}
 	log, err := newLogger(cfg.Log, stderr)
@@ -82,7 +90,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		watched = *configPath
 	}
 	err = agent.Run(context.Background(), cfg, agent.Options{
-		Log: log, Version: version, Stdout: stdout, Events: *events, ConfigPath: watched,
+		Log: log, Version: version, Stdout: stdout, Events: *events, ConfigPath: watched, Reconfigure: build,
 	})
 	if err != nil {
 		log.Error("vigil stopped", zap.Error(err))

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -37,6 +39,9 @@ type Options struct {
 	Events bool
 	// ConfigPath is watched for changes along with the rules (empty: none).
 	ConfigPath string
+	// Reconfigure, when set, builds the config again (file, environment,
+	// flags) at each reload; the rules files it names are loaded.
+	Reconfigure func() (config.Config, error)
 	// Reload, when set, receives a value for every reload attempt with its
 	// outcome (tests).
 	Reload chan<- error
@@ -172,8 +177,23 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 
+	rulesFiles := cfg.Rules.Files
 	reload := func(reason string) {
-		err := reloadRules(cfg.Rules.Files, eng, pr, log, reason)
+		if o.Reconfigure != nil {
+			// The config file may name other rules files now.
+			if c, err := o.Reconfigure(); err != nil {
+				log.Error("config reload failed; the running config stays", zap.Error(err))
+			} else {
+				if !slices.Equal(c.Rules.Files, rulesFiles) {
+					log.Info("rules files changed", zap.Strings("files", c.Rules.Files))
+					rulesFiles = c.Rules.Files
+				}
+				if c.Rules.Matching != cfg.Rules.Matching || !reflect.DeepEqual(c.Outputs, cfg.Outputs) || !reflect.DeepEqual(c.Probe, cfg.Probe) {
+					log.Warn("config changes other than rules files take effect at the next restart")
+				}
+			}
+		}
+		err := reloadRules(rulesFiles, eng, pr, log, reason)
 		m.RulesReloaded(err == nil)
 		if o.Reload != nil {
 			o.Reload <- err

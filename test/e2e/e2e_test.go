@@ -445,3 +445,52 @@ probe:
 		t.Errorf("drop alert %+v", got)
 	}
 }
+
+// TestConfigChangeSwitchesRulesFiles rewrites the config file to name
+// another rules file: the new rules take effect without a restart.
+func TestConfigChangeSwitchesRulesFiles(t *testing.T) {
+	dir := t.TempDir()
+	ruleFor := func(name, target string) string {
+		return fmt.Sprintf(`- rule: %s
+  desc: test rule
+  condition: evt.type in (symlink, symlinkat) and evt.arg.target = %s and evt.arg.linkpath startswith %s
+  output: "%s at %%evt.arg.linkpath"
+  priority: NOTICE
+`, name, target, dir, name)
+	}
+	first, second := filepath.Join(dir, "first.yaml"), filepath.Join(dir, "second.yaml")
+	if err := os.WriteFile(first, []byte(ruleFor("First rules", "/etc/shadow")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(second, []byte(ruleFor("Second rules", "/etc/passwd")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := startAgentWithConfig(t, agentConfig+"rules:\n  files: ["+first+"]\n")
+	_, actions := buildBinaries(t)
+	ctx := context.Background()
+	l1 := filepath.Join(dir, "l1")
+	run(t, ctx, actions, "symlink", "/etc/shadow", l1)
+	a.http.wait(t, "first rules", alertWait, func(fa falcoAlert) bool { return fa.Rule == "First rules" && strings.Contains(fa.Output, l1) })
+
+	if err := os.WriteFile(a.configFile, []byte(agentConfig+"rules:\n  files: ["+second+"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for i := 0; ; i++ {
+		l := filepath.Join(dir, fmt.Sprintf("p%d", i))
+		run(t, ctx, actions, "symlink", "/etc/passwd", l)
+		found := false
+		for _, fa := range a.http.snapshot() {
+			if fa.Rule == "Second rules" {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the config's new rules file never took effect\n%s", tail(a.stderr.String(), 20))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

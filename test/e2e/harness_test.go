@@ -132,14 +132,15 @@ func (c *collector) wait(t *testing.T, what string, timeout time.Duration, match
 
 // agent is a running vigil process with its receivers.
 type agent struct {
-	cmd     *exec.Cmd
-	http    *collector
-	nats    *collector
-	natsURL string
-	metrics string
-	stdout  *lockedBuffer
-	stderr  *lockedBuffer
-	done    chan error
+	cmd        *exec.Cmd
+	configFile string
+	http       *collector
+	nats       *collector
+	natsURL    string
+	metrics    string
+	stdout     *lockedBuffer
+	stderr     *lockedBuffer
+	done       chan error
 }
 
 type lockedBuffer struct {
@@ -247,6 +248,7 @@ func startAgentWithConfig(t *testing.T, config string, args ...string) *agent {
 	if err := os.WriteFile(cfgFile, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	a.configFile = cfgFile
 	all := append([]string{"run", "--json", "--webhook", hs.URL, "--nats", a.natsURL,
 		"--metrics-address", a.metrics, "--config", cfgFile}, args...)
 	a.cmd = exec.Command(vigil, all...)

@@ -1,6 +1,7 @@
 # Vigil — runtime security for Kubernetes nodes. `make help` lists the targets.
 
-GO        ?= go
+# sudo often drops Go from PATH: fall back to the standard install location.
+GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN       ?= bin/vigil
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)

@@ -2,6 +2,8 @@
 
 # sudo often drops Go from PATH: fall back to the standard install location.
 GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+# Tests and scripts run `go` too: keep its directory on PATH.
+export PATH := $(PATH):$(patsubst %/,%,$(dir $(GO))):$(shell $(GO) env GOPATH 2>/dev/null)/bin
 BIN       ?= bin/vigil
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)

@@ -489,3 +489,60 @@ func TestCloseWhileDisconnected(t *testing.T) {
 		t.Errorf("Close = %v, want a loss report", err)
 	}
 }
+
+// TestTenantFlood: tenant-b floods one rule while tenant-a raises a few
+// alerts; with rate limiting on, tenant-a's subscriber gets every one of
+// its alerts and tenant-b's flood is cut to its buckets and summarised.
+func TestTenantFlood(t *testing.T) {
+	ts := startServer(t, nil)
+	nc := connect(t, ts.url())
+	subA := subscribe(t, nc, "vigil.alerts.tenant-a.>")
+	subB := subscribe(t, nc, "vigil.alerts.tenant-b.>")
+	cfg := Config{URL: ts.url(), Enabled: true}.WithDefaults()
+	out, err := New(context.Background(), cfg, alert.Format{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := alert.Config{
+		RateLimit:       alert.RateLimit{Enabled: true, Rate: 10, Burst: 20, TenantRate: 50, TenantBurst: 100},
+		SummaryInterval: time.Hour,
+	}
+	d, err := alert.New(limits, []alert.Destination{{Name: "nats", Sink: out, Delivery: cfg.Delivery}}, alert.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flood, own = 50000, 20
+	for i := range flood {
+		now := t0.Add(time.Duration(i) * time.Microsecond) // 50 ms of flood
+		d.Enqueue(&alert.Alert{Time: now, Rule: fmt.Sprintf("flood-%d", i%10), Priority: alert.PriorityWarning, Tenant: "tenant-b", Output: "flood"})
+		if i%(flood/own) == 0 {
+			d.Enqueue(mkAlert("tenant-a", alert.PriorityCritical, i))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	subA.wait(t, own)
+	st := d.Stats()
+	if a := st.Tenants["tenant-a"]; a.Alerts != own || a.Suppressed != 0 {
+		t.Errorf("tenant-a %+v", a)
+	}
+	b := st.Tenants["tenant-b"]
+	passed := int(b.Alerts - b.Suppressed)
+	if passed > 103 { // tenant burst 100 + 50/s over 50 ms
+		t.Errorf("tenant-b passed %d alerts", passed)
+	}
+	got := subB.wait(t, passed+10) // plus one summary per flooding rule
+	summaries := 0
+	for _, m := range got {
+		if strings.Contains(string(m.Data), alert.SummaryRule) {
+			summaries++
+		}
+	}
+	if summaries != 10 || st.Outputs["nats"].Dropped[alert.DropQueueFull] != 0 {
+		t.Errorf("%d summaries, %+v", summaries, st.Outputs["nats"])
+	}
+	t.Logf("tenant-b: %d of %d alerts passed, %d suppressed; tenant-a: all %d delivered", passed, flood, b.Suppressed, own)
+}

@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -324,5 +325,52 @@ func TestNoRuntimeLogsOnce(t *testing.T) {
 	}
 	if n := logs.FilterLevelExact(zapcore.ErrorLevel).Len(); n != 0 {
 		t.Fatalf("%d errors logged", n)
+	}
+}
+
+// TestUnreachableAPIServer points the stage at an API server that does not
+// answer: a pod's first event waits for Kubernetes until the timeout and goes
+// on incomplete; later events of that cgroup do not wait.
+func TestUnreachableAPIServer(t *testing.T) {
+	testutil.RequireRoot(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there any more
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://`+addr+`"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Kubernetes, cfg.Kubeconfig = KubeAuto, kubeconfig
+	cfg.WaitTimeout = 50 * time.Millisecond
+	e := newTestEnricher(t, cfg, true)
+	id := mkCgroup(t, e, "kubepods/besteffort/pod8a5c1f0e-3b2d-4c6e-9f7a-1b2c3d4e5f60/"+testCID)
+
+	var s sink
+	parked := time.Now()
+	e.Process(&event.Event{Num: 1, CgroupID: id}, s.next)
+	flushUntil(t, e, &s, 1, 2*time.Second)
+	if waited := time.Since(parked); waited < cfg.WaitTimeout {
+		t.Fatalf("released after %v, before the wait timeout", waited)
+	}
+	if m := s.evs[0].Meta; m.Complete || m.ContainerFullID != testCID || m.PodUID == "" {
+		t.Fatalf("meta = %+v", m)
+	}
+	e.Process(&event.Event{Num: 2, CgroupID: id}, s.next)
+	if len(s.evs) != 2 {
+		t.Fatal("second event waited again")
+	}
+	e.Flush(time.Now(), s.next)
+	if st := e.Stats(); st.Timeouts != 1 || st.Hits != 1 {
+		t.Fatalf("stats = %+v", st)
 	}
 }

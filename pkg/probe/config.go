@@ -23,7 +23,8 @@ type Config struct {
 	RingBufferSize int `yaml:"ring_buffer_size"`
 	// QueueSize is how many records the queue between the ring buffer
 	// reader and the consumer holds; when it is full, records are dropped
-	// and counted.
+	// and counted. Its memory (64 KiB per 256 records) is allocated only as
+	// a backlog builds up.
 	QueueSize int `yaml:"queue_size"`
 	// Attach is AttachPerSyscall or AttachGeneric.
 	Attach string `yaml:"attach"`
@@ -34,7 +35,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		RingBufferSize: 16 << 20,
-		QueueSize:      8192,
+		QueueSize:      64 << 10,
 		Attach:         AttachPerSyscall,
 	}
 }

@@ -66,16 +66,13 @@ func (q *queue) run(ctx context.Context, handle func(rec []byte)) error {
 	n := max(2, q.size/batchRecords)
 	free := make(chan *batch, n)
 	full := make(chan *batch, n)
-	for range n {
-		free <- &batch{data: make([]byte, 0, batchBytes), ends: make([]int, 0, batchRecords)}
-	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	var readErr error
 	go func() {
 		defer wg.Done()
 		defer close(full)
-		readErr = q.read(ctx, free, full)
+		readErr = q.read(ctx, n, free, full)
 	}()
 	for b := range full {
 		start := 0
@@ -93,9 +90,13 @@ func (q *queue) run(ctx context.Context, handle func(rec []byte)) error {
 // read moves records from the ring buffer to full until ctx is done. A
 // batch is handed over when it is full, when the ring buffer is empty, and
 // at every poll, so a quiet stream is not held back.
-func (q *queue) read(ctx context.Context, free <-chan *batch, full chan<- *batch) error {
+//
+// Batches are allocated as the backlog needs them, up to n: memory follows
+// the backlog, not the configured bound.
+func (q *queue) read(ctx context.Context, n int, free <-chan *batch, full chan<- *batch) error {
 	var rec ringbuf.Record
 	var cur *batch
+	allocated := 0
 	flush := func() {
 		if cur != nil && len(cur.ends) > 0 {
 			full <- cur // never blocks: full holds every batch
@@ -132,8 +133,12 @@ func (q *queue) read(ctx context.Context, free <-chan *batch, full chan<- *batch
 			select {
 			case cur = <-free:
 			default:
-				q.drops.Add(1)
-				continue
+				if allocated == n {
+					q.drops.Add(1)
+					continue
+				}
+				allocated++
+				cur = &batch{data: make([]byte, 0, batchBytes), ends: make([]int, 0, batchRecords)}
 			}
 		}
 		cur.data = append(cur.data, rec.RawSample...)

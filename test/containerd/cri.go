@@ -15,6 +15,7 @@ import (
 
 // PodSpec describes a pod sandbox created the way the kubelet does.
 type PodSpec struct {
+	// Name, Namespace and UID identify the pod as the API server would.
 	Name, Namespace, UID string
 	// Labels are the pod's own labels (the kubelet labels are added).
 	Labels map[string]string
@@ -27,6 +28,7 @@ type PodSpec struct {
 
 // Pod is a running pod sandbox.
 type Pod struct {
+	// Spec is what the pod was created from; ID its sandbox id.
 	Spec PodSpec
 	ID   string
 	// Pid is the sandbox's pause process; CgroupPath and CgroupID its
@@ -93,14 +95,17 @@ func (d *Daemon) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 
 // ContainerSpec describes a container of a pod.
 type ContainerSpec struct {
+	// Name is the container's name in the pod.
 	Name string
 	// Args are passed to the sleeper (see test/containerd/sleeper).
-	Args       []string
+	Args []string
+	// Privileged runs the container privileged (the pod must allow it).
 	Privileged bool
 }
 
 // Container is a started container.
 type Container struct {
+	// ID is the full container id; Pid its init process.
 	ID  string
 	Pid int
 	// CgroupPath is the container's cgroup v2 path (relative to the mount)

@@ -36,6 +36,20 @@ static __always_inline struct syscall_spec *enabled_spec(__s32 nr)
 	return spec;
 }
 
+/* compat_syscall tells whether task is in a 32-bit syscall (ia32 on
+ * x86-64, AArch32 on arm64), numbered differently: raw_syscalls reports it
+ * under that number, while the per-syscall tracepoints skip it. */
+static __always_inline int compat_syscall(struct task_struct *task)
+{
+#if defined(__TARGET_ARCH_x86)
+	return task->thread_info.status & 0x0002; /* TS_COMPAT */
+#elif defined(__TARGET_ARCH_arm64)
+	return (task->thread_info.flags >> 22) & 1; /* TIF_32BIT */
+#else
+	return 0;
+#endif
+}
+
 /*
  * enter records the arguments of a selected syscall in the task's storage.
  * nargs < 0 (raw_syscalls) copies all six and clears those past the spec's
@@ -54,6 +68,8 @@ static __always_inline int enter(struct sys_enter_ctx *ctx, int nargs)
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
 	task = bpf_get_current_task_btf();
+	if (nargs < 0 && compat_syscall(task))
+		return 0;
 	in = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!in) {
 		count_drop(DROP_INFLIGHT);

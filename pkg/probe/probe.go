@@ -142,14 +142,13 @@ func (p *Probe) Close() error {
 		errs = append(errs, p.reader.Close())
 	}
 	p.mu.Lock()
+	links := p.links
 	for t, ls := range p.sysLinks {
-		errs = append(errs, ls[0].Close(), ls[1].Close())
+		links = append(links, ls[0], ls[1])
 		delete(p.sysLinks, t)
 	}
 	p.mu.Unlock()
-	for _, l := range p.links {
-		errs = append(errs, l.Close())
-	}
+	errs = append(errs, closeLinks(links))
 	p.links = nil
 	errs = append(errs, p.objs.Close())
 	return errors.Join(errs...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -52,12 +53,14 @@ func (p *Probe) SetEventTypes(types []event.Type) error {
 				}
 			}
 		}
+		var drop []link.Link
 		for t, ls := range p.sysLinks {
 			if !want[t] {
-				errs = append(errs, ls[0].Close(), ls[1].Close())
+				drop = append(drop, ls[0], ls[1])
 				delete(p.sysLinks, t)
 			}
 		}
+		errs = append(errs, closeLinks(drop))
 	}
 	for t := range p.types {
 		if !want[t] {
@@ -127,4 +130,20 @@ func (p *Probe) attachSyscall(t event.Type) error {
 	}
 	p.sysLinks[t] = [2]link.Link{enter, exit}
 	return nil
+}
+
+// closeLinks closes links concurrently: detaching a syscall tracepoint waits
+// for an RCU grace period, and concurrent detaches share them.
+func closeLinks(links []link.Link) error {
+	errs := make([]error, len(links))
+	var wg sync.WaitGroup
+	for i, l := range links {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -101,8 +101,61 @@ static __always_inline __u32 put_sockaddr(__u8 *buf, __u32 off, const __u64 *arg
 	return put_user_bytes(buf, off, PART_SOCKADDR, ptr, (__u32)len);
 }
 
-/* put_args writes the parts that spec asks for: strings, sockaddr, struct. */
-static __always_inline __u32 put_args(__u8 *buf, __u32 off, const __u64 *args,
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+
+/* put_local writes PART_LOCAL, the own address of the socket that is fd in
+ * the current task, when fd is an IPv4 or IPv6 socket. */
+static __always_inline __u32 put_local(__u8 *buf, __u32 off, struct task_struct *task, __s64 fd)
+{
+	struct fdtable *fdt = task->files->fdt;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u8 *p;
+
+	if (off > OFF_MASK - (PART_HDR + 28))
+		return off;
+	if (fd < 0 || fd >= fdt->max_fds)
+		return off;
+	bpf_core_read(&file, sizeof(file), &fdt->fd[fd & 0xfffff]);
+	if (!file)
+		return off;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return off;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return off;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	p = &buf[(off + PART_HDR) & OFF_MASK];
+	/* struct sockaddr_in / sockaddr_in6: family, port (big endian), ... */
+	p[0] = family;
+	p[1] = family >> 8;
+	p[2] = port >> 8;
+	p[3] = port;
+	if (family == AF_INET) {
+		__u32 addr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(p + 4, &addr, 4);
+		__builtin_memset(p + 8, 0, 8);
+		return put_part_header(buf, off, PART_LOCAL, 16);
+	}
+	if (family == AF_INET6) {
+		__builtin_memset(p + 4, 0, 4);
+		bpf_core_read(p + 8, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		__builtin_memset(p + 24, 0, 4);
+		return put_part_header(buf, off, PART_LOCAL, 28);
+	}
+	return off;
+}
+
+/* put_args writes the parts that spec asks for: strings, sockaddr, struct,
+ * and the socket's own address. */
+static __always_inline __u32 put_args(__u8 *buf, __u32 off, struct task_struct *task, const __u64 *args,
 				      const struct syscall_spec *spec, __s64 ret)
 {
 	__u8 mask = spec->str_mask;
@@ -121,6 +174,10 @@ static __always_inline __u32 put_args(__u8 *buf, __u32 off, const __u64 *args,
 			size = STRUCT_MAX;
 		off = put_user_bytes(buf, off, PART_STRUCT, (const void *)args[sidx], size);
 	}
+	if (spec->local_fd == LOCAL_FD_ARG0 && (ret >= 0 || ret == -EINPROGRESS))
+		off = put_local(buf, off, task, (__s64)args[0]);
+	else if (spec->local_fd == LOCAL_FD_RET && ret >= 0)
+		off = put_local(buf, off, task, ret);
 	return off;
 }
 

@@ -165,7 +165,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 		in->nr = -1;
 		spec = enabled_spec(h->syscall);
 		if (spec)
-			off = put_args(buf, off, h->args, spec, h->ret);
+			off = put_args(buf, off, parent, h->args, spec, h->ret);
 	}
 	submit(buf, off);
 	return 0;

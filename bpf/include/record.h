@@ -26,6 +26,7 @@ enum part_tag {
 	PART_EXE = 19,      /* executable path components, leaf first, NUL terminated */
 	PART_EXEINFO = 20,  /* struct exe_info */
 	PART_FILENAME = 21, /* the file name exec was given */
+	PART_LOCAL = 22,    /* the socket's own address, as a raw struct sockaddr */
 };
 
 /* Header flags. */
@@ -81,6 +82,13 @@ struct syscall_spec {
 	__u8 sa_len_arg;  /* index of the argument that gives the length */
 	__u8 struct_arg;  /* 1 + index of an argument pointing to a struct to copy */
 	__u8 struct_size; /* bytes of that struct to copy (at most STRUCT_MAX) */
+	__u8 local_fd;    /* LOCAL_FD_*: whose socket's own address to record */
+};
+
+enum local_fd {
+	LOCAL_FD_NONE = 0,
+	LOCAL_FD_ARG0 = 1, /* the socket is argument 0 (connect, sendto, sendmsg) */
+	LOCAL_FD_RET = 2,  /* the socket is the return value (accept) */
 };
 
 enum sa_len_mode {

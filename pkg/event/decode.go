@@ -59,6 +59,7 @@ const (
 	partExe      = 19
 	partExeInfo  = 20
 	partFilename = 21
+	partLocal    = 22
 )
 
 const (
@@ -172,6 +173,8 @@ func (d *Decoder) decode(rec []byte, ev *Event) error {
 			r.sockaddr = p.data
 		case p.tag == partStruct:
 			r.structB = p.data
+		case p.tag == partLocal:
+			r.local = p.data
 		}
 	}
 	return dec(d, ev, parts)

@@ -21,7 +21,20 @@ type ArgSpec struct {
 	StructArg uint8
 	// StructSize is how many bytes of that struct to copy (at most 64).
 	StructSize uint8
+	// LocalFd says whose socket's own address to capture into
+	// Args.LocalAddr (LocalFd*).
+	LocalFd uint8
 }
+
+// Which socket's own address is captured.
+const (
+	// LocalFdNone: none.
+	LocalFdNone = 0
+	// LocalFdArg0: the socket is argument 0 (connect, sendto, sendmsg).
+	LocalFdArg0 = 1
+	// LocalFdRet: the socket is the return value (accept, accept4).
+	LocalFdRet = 2
+)
 
 // How the length of a captured sockaddr is found.
 const (
@@ -45,6 +58,7 @@ type rawArgs struct {
 	strs     [6][]byte
 	hasStr   uint8
 	sockaddr []byte
+	local    []byte
 	structB  []byte
 	ret      int64
 }
@@ -90,6 +104,7 @@ func fillFd(a *Args, r *rawArgs) { a.Fd = r.i32(0) }
 func fillSockaddr(a *Args, r *rawArgs) {
 	a.Fd = r.i32(0)
 	a.Addr = decodeSockaddr(r.sockaddr)
+	a.LocalAddr = decodeSockaddr(r.local)
 }
 
 func fillChown(path int, dirfd int) func(a *Args, r *rawArgs) {
@@ -148,19 +163,19 @@ var argLayouts = [NumTypes]argLayout{
 	TypeSocket: {ArgSpec{NArgs: 3}, func(a *Args, r *rawArgs) {
 		a.Domain, a.SockType, a.Protocol = r.i32(0), r.i32(1), r.i32(2)
 	}},
-	TypeConnect: {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenArg: 2}, fillSockaddr},
+	TypeConnect: {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenArg: 2, LocalFd: LocalFdArg0}, fillSockaddr},
 	TypeBind:    {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenArg: 2}, fillSockaddr},
-	TypeAccept:  {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenMode: SockaddrLenPtr, SockaddrLenArg: 2}, fillSockaddr},
-	TypeAccept4: {ArgSpec{NArgs: 4, SockaddrArg: 2, SockaddrLenMode: SockaddrLenPtr, SockaddrLenArg: 2}, func(a *Args, r *rawArgs) {
+	TypeAccept:  {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenMode: SockaddrLenPtr, SockaddrLenArg: 2, LocalFd: LocalFdRet}, fillSockaddr},
+	TypeAccept4: {ArgSpec{NArgs: 4, SockaddrArg: 2, SockaddrLenMode: SockaddrLenPtr, SockaddrLenArg: 2, LocalFd: LocalFdRet}, func(a *Args, r *rawArgs) {
 		fillSockaddr(a, r)
 		a.Flags = r.args[3]
 	}},
 	TypeListen: {ArgSpec{NArgs: 2}, func(a *Args, r *rawArgs) { a.Fd, a.Backlog = r.i32(0), r.i32(1) }},
-	TypeSendto: {ArgSpec{NArgs: 6, SockaddrArg: 5, SockaddrLenArg: 5}, func(a *Args, r *rawArgs) {
+	TypeSendto: {ArgSpec{NArgs: 6, SockaddrArg: 5, SockaddrLenArg: 5, LocalFd: LocalFdArg0}, func(a *Args, r *rawArgs) {
 		fillSockaddr(a, r)
 		a.Flags = r.args[3]
 	}},
-	TypeSendmsg: {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenMode: SockaddrLenMsghdr}, func(a *Args, r *rawArgs) {
+	TypeSendmsg: {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenMode: SockaddrLenMsghdr, LocalFd: LocalFdArg0}, func(a *Args, r *rawArgs) {
 		fillSockaddr(a, r)
 		a.Flags = r.args[2]
 	}},

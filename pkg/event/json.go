@@ -125,6 +125,10 @@ func appendArgs(b []byte, a *Args) []byte {
 		field("addr")
 		b = appendSockaddr(b, &a.Addr)
 	}
+	if a.LocalAddr.Family != 0 {
+		field("local_addr")
+		b = appendSockaddr(b, &a.LocalAddr)
+	}
 	num("request", a.Request)
 	num("target_pid", int64(a.TargetPid))
 	if a.IDs != [3]uint32{} {

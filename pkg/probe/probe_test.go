@@ -183,6 +183,9 @@ func testEventFamilies(t *testing.T, mode string) {
 			if ev.Ret != 0 {
 				t.Errorf("ret %d", ev.Ret)
 			}
+			if la := ev.Args.LocalAddr; la.Family != event.AFInet || la.Addr != netip.MustParseAddr("127.0.0.1") || la.Port == 0 || la.Port == uint16(port) {
+				t.Errorf("local address %+v, want 127.0.0.1 and an ephemeral port", la)
+			}
 		},
 	}, {
 		name: "connect ipv6",
@@ -190,6 +193,9 @@ func testEventFamilies(t *testing.T, mode string) {
 		check: func(t *testing.T, _ string, res map[string]any, evs []event.Event) {
 			ev := one(t, evs, event.TypeConnect, nil)
 			checkArgs(t, ev, event.Args{Fd: int32(num(t, res, "fd")), Addr: event.Sockaddr{Family: event.AFInet6, Addr: netip.MustParseAddr("::1"), Port: uint16(port6)}})
+			if la := ev.Args.LocalAddr; la.Family != event.AFInet6 || la.Addr != netip.MustParseAddr("::1") || la.Port == 0 {
+				t.Errorf("local address %+v", la)
+			}
 		},
 	}, {
 		name: "bind listen accept",
@@ -204,6 +210,9 @@ func testEventFamilies(t *testing.T, mode string) {
 			checkArgs(t, acc, event.Args{Fd: int32(num(t, res, "listen_fd")), Addr: event.Sockaddr{Family: event.AFInet, Addr: lo, Port: uint16(num(t, res, "peer_port"))}})
 			if acc.Ret != num(t, res, "accept_fd") {
 				t.Errorf("accept ret %d", acc.Ret)
+			}
+			if want := (event.Sockaddr{Family: event.AFInet, Addr: lo, Port: uint16(num(t, res, "port"))}); acc.Args.LocalAddr != want {
+				t.Errorf("accepted socket's local address %+v, want %+v", acc.Args.LocalAddr, want)
 			}
 		},
 	}, {

@@ -94,6 +94,7 @@ func (p *Probe) writeSpec(t event.Type, enabled bool) error {
 		SaLenArg:   a.SockaddrLenArg,
 		StructArg:  a.StructArg,
 		StructSize: a.StructSize,
+		LocalFd:    a.LocalFd,
 	}
 	if enabled {
 		spec.Enabled = 1

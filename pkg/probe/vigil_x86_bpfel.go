@@ -69,6 +69,7 @@ type vigilSyscallSpec struct {
 	SaLenArg   uint8
 	StructArg  uint8
 	StructSize uint8
+	LocalFd    uint8
 }
 
 // Names of all BPF objects in the ELF.

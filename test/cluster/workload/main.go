@@ -1,0 +1,64 @@
+// Command workload is the test cluster's tenant workload: an HTTP server
+// (installed as /usr/sbin/nginx in the image, so that rules see a server
+// process) that performs behaviours on request:
+//
+//	GET /healthz               200 "ok"
+//	GET /run?cmd=CMD           runs /bin/sh -c CMD (a shell spawned by a server), returns its output
+//	GET /open?path=P&n=N       opens P read-only N times (default 1), closing each
+//	GET /flood?path=P&seconds=S opens P read-only in a loop for S seconds, returns the count
+//
+// It listens on :8080. Build it static (CGO_ENABLED=0).
+package main
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+)
+
+func main() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/run", func(w http.ResponseWriter, r *http.Request) {
+		out, err := exec.Command("/bin/sh", "-c", r.URL.Query().Get("cmd")).CombinedOutput()
+		if err != nil {
+			http.Error(w, fmt.Sprintf("%v\n%s", err, out), http.StatusInternalServerError)
+			return
+		}
+		w.Write(out)
+	})
+	mux.HandleFunc("/open", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		n = max(n, 1)
+		for range n {
+			f, err := os.Open(r.URL.Query().Get("path"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			f.Close()
+		}
+		fmt.Fprintln(w, n)
+	})
+	mux.HandleFunc("/flood", func(w http.ResponseWriter, r *http.Request) {
+		secs, _ := strconv.ParseFloat(r.URL.Query().Get("seconds"), 64)
+		path := r.URL.Query().Get("path")
+		end := time.Now().Add(time.Duration(secs * float64(time.Second)))
+		n := 0
+		for time.Now().Before(end) {
+			f, err := os.Open(path)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			f.Close()
+			n++
+		}
+		fmt.Fprintln(w, n)
+	})
+	log.Fatal(http.ListenAndServe(":8080", mux))
+}

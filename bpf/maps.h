@@ -3,8 +3,8 @@
 #ifndef VIGIL_MAPS_H
 #define VIGIL_MAPS_H
 
-#define SCRATCH_SIZE 32768
-#define OFF_MASK 16383 /* every part starts below this offset */
+#define SCRATCH_SIZE 65536
+#define OFF_MASK 32767 /* every part starts below this offset */
 
 /* Arguments of a syscall in flight, captured at enter; nr is -1 when the
  * thread is in no recorded syscall. Kept per task, so it also caches what
@@ -55,13 +55,21 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* Where a record is built before it is copied to the ring buffer. */
+/* Where a record is built before it is copied to the ring buffer: one
+ * buffer per CPU (a per-CPU map cannot hold values this large), indexed by
+ * CPU; user space sets max_entries to the number of possible CPUs. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct scratch_buf);
 } scratch SEC(".maps");
+
+static __always_inline __u8 *scratch_buf(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

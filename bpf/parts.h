@@ -47,7 +47,7 @@ static __always_inline __u32 put_user_bytes(__u8 *buf, __u32 off, __u8 tag, cons
 	if (len > ARGV_MAX)
 		len = ARGV_MAX;
 	/* keep the bound in the register the helper gets */
-	asm volatile("%[len] &= 0x1fff" : [len] "+r"(len));
+	asm volatile("%[len] &= 0x7fff" : [len] "+r"(len));
 	if (bpf_probe_read_user(&buf[(off + PART_HDR) & OFF_MASK], len, ptr))
 		return off;
 	return put_part_header(buf, off, tag, len);

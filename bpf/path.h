@@ -28,7 +28,7 @@ static long walk_step(__u32 i, void *data)
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	struct vfsmount *vfs = (void *)mnt + w->mnt_off;
 	struct dentry *mnt_root = BPF_CORE_READ(vfs, mnt_root);
-	__u32 zero = 0, pos = w->pos;
+	__u32 pos = w->pos;
 	__u8 *buf;
 	long n;
 
@@ -44,7 +44,7 @@ static long walk_step(__u32 i, void *data)
 	}
 	if (pos - w->start > PATH_MAX_BYTES - NAME_BYTES || pos > OFF_MASK)
 		return 1;
-	buf = bpf_map_lookup_elem(&scratch, &zero);
+	buf = scratch_buf();
 	if (!buf)
 		return 1;
 	n = bpf_probe_read_kernel_str(&buf[pos & OFF_MASK], NAME_BYTES, BPF_CORE_READ(dentry, d_name.name));

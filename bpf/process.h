@@ -105,13 +105,13 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	struct inflight *in;
 	struct file *file;
 	struct mm_struct *mm;
-	__u32 zero = 0, off;
+	__u32 off;
 	__u8 *buf;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
 	in = take_inflight(task);
-	buf = bpf_map_lookup_elem(&scratch, &zero);
+	buf = scratch_buf();
 	if (!buf)
 		return 0;
 	h = (void *)buf;
@@ -143,7 +143,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	struct record_header *h;
 	struct inflight *in;
 	struct syscall_spec *spec;
-	__u32 zero = 0, off;
+	__u32 off;
 	__u8 *buf;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
@@ -151,7 +151,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	in = take_inflight(parent);
 	if (!in && (parent->flags & PF_KTHREAD))
 		return 0;
-	buf = bpf_map_lookup_elem(&scratch, &zero);
+	buf = scratch_buf();
 	if (!buf)
 		return 0;
 	h = (void *)buf;
@@ -175,7 +175,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_exit, struct task_struct *task)
 {
 	struct record_header *h;
-	__u32 zero = 0;
+
 	__u8 *buf;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
@@ -185,7 +185,7 @@ int BPF_PROG(sched_exit, struct task_struct *task)
 	/* signal->live reaches 0 when the last thread of the group exits. */
 	if (task->signal->live.counter != 0)
 		return 0;
-	buf = bpf_map_lookup_elem(&scratch, &zero);
+	buf = scratch_buf();
 	if (!buf)
 		return 0;
 	h = (void *)buf;

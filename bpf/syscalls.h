@@ -110,7 +110,7 @@ int sys_exit(struct sys_exit_ctx *ctx)
 	struct record_header *h;
 	struct task_struct *task;
 	struct inflight *in;
-	__u32 zero = 0;
+
 	__u8 *buf;
 	__u32 off;
 
@@ -137,7 +137,7 @@ int sys_exit(struct sys_exit_ctx *ctx)
 		bpf_ringbuf_submit(h, wakeup_flags());
 		return 0;
 	}
-	buf = bpf_map_lookup_elem(&scratch, &zero);
+	buf = scratch_buf();
 	if (!buf)
 		return 0;
 	h = (void *)buf;

@@ -101,7 +101,7 @@ enum sa_len_mode {
 #define STR_MAX 4096
 #define SOCKADDR_MAX 128
 #define STRUCT_MAX 64
-#define ARGV_MAX 4096
+#define ARGV_MAX 16384
 #define PATH_DEPTH 32
 #define PATH_MAX_BYTES 4096
 #define PART_HDR 4

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -193,5 +194,21 @@ func TestKernelDropsCounted(t *testing.T) {
 	st := p.Stats()
 	if st.KernelDrops < 1000 || st.Records != 0 {
 		t.Errorf("stats %+v, want at least 1000 kernel drops and no record read", st)
+	}
+}
+
+// TestExecLongArgv checks that an argument vector of more than 10 KiB is
+// recorded whole.
+func TestExecLongArgv(t *testing.T) {
+	p := openProbe(t, DefaultConfig())
+	s := startSession(t, p)
+	args := []string{"noop"}
+	for i := range 100 {
+		args = append(args, strconv.Itoa(i)+strings.Repeat("x", 100))
+	}
+	_, pid := s.runAction(t, args...)
+	ev := one(t, s.of(pid), event.TypeExecve, nil)
+	if want := append([]string{actionsBinary(t)}, args...); !slices.Equal(ev.Args.Argv, want) {
+		t.Errorf("argv of %d arguments, want %d", len(ev.Args.Argv), len(want))
 	}
 }

@@ -66,6 +66,11 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
 	spec.Maps[vigilMapEvents].MaxEntries = uint32(cfg.RingBufferSize)
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	spec.Maps[vigilMapScratch].MaxEntries = uint32(cpus)
 	if err := spec.Variables[vigilVarSelfTgid].Set(uint32(os.Getpid())); err != nil {
 		return nil, fmt.Errorf("probe: set self pid: %w", err)
 	}

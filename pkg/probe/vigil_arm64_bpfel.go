@@ -56,7 +56,7 @@ type vigilRecordHeader struct {
 
 type vigilScratchBuf struct {
 	_    structs.HostLayout
-	Data [32768]uint8
+	Data [65536]uint8
 }
 
 type vigilSyscallSpec struct {

@@ -385,6 +385,10 @@ func TestMetricsDescribeTheEventPath(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "shadow-link")
 	run(t, context.Background(), actions, "symlink", "/etc/shadow", link)
 	a.http.wait(t, "symlink alert", alertWait, func(fa falcoAlert) bool { return strings.Contains(fa.Output, link) })
+	// Enough evaluated events for the sampled latency histogram (one event
+	// in 64 is timed).
+	run(t, context.Background(), actions, "loop-open", t.TempDir(), "2000")
+	time.Sleep(500 * time.Millisecond)
 	checks := []struct {
 		name   string
 		labels []string

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilsec/vigil/pkg/testutil"
+)
+
+// TestCaptureThenReplay records a real mkdir with `vigil capture` and finds
+// it, and the initial state, in the output of `vigil replay`.
+func TestCaptureThenReplay(t *testing.T) {
+	testutil.RequireRoot(t)
+	mkdir := testutil.RequireBinary(t, "mkdir")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "test.vcap")
+	target := filepath.Join(dir, "made-by-mkdir")
+
+	var stderr bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- dispatch([]string{"capture", "-o", file, "--duration", "3s", "--types", "mkdirat,mkdir"}, &bytes.Buffer{}, &stderr)
+	}()
+	time.Sleep(1500 * time.Millisecond) // the probe is attached and the state scanned
+	if out, err := exec.Command(mkdir, target).CombinedOutput(); err != nil {
+		t.Fatalf("mkdir: %v %s", err, out)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("capture exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "records in") {
+		t.Errorf("capture summary missing: %s", stderr.String())
+	}
+
+	var stdout bytes.Buffer
+	stderr.Reset()
+	if code := dispatch([]string{"replay", "--state", file}, &stdout, &stderr); code != 0 {
+		t.Fatalf("replay exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var state struct {
+		Processes []json.RawMessage `json:"processes"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &state); err != nil || len(state.Processes) == 0 {
+		t.Fatalf("state line: %v (%d processes)", err, len(state.Processes))
+	}
+	found := false
+	for _, l := range lines[1:] {
+		var ev struct {
+			Type string `json:"type"`
+			Comm string `json:"comm"`
+			Args struct {
+				Path string `json:"path"`
+			} `json:"args"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("event line %q: %v", l, err)
+		}
+		if ev.Args.Path == target && ev.Comm == "mkdir" && strings.HasPrefix(ev.Type, "mkdir") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no mkdir of %s among %d replayed events", target, len(lines)-1)
+	}
+}

@@ -124,6 +124,12 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	enrichCtx, stopEnrich := context.WithCancel(ctx)
 	defer stopEnrich()
 	en.Start(enrichCtx)
+	// Existing pods' first events should not wait for the informers.
+	syncCtx, cancelSync := context.WithTimeout(ctx, 10*time.Second)
+	if en.WaitKubeSynced(syncCtx) {
+		log.Info("Kubernetes metadata synced")
+	}
+	cancelSync()
 
 	pr, err := probe.Open(cfg.Probe, log)
 	if err != nil {
@@ -172,103 +178,20 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		mu.Unlock()
 	}
 
+	r := &runner{cfg: cfg, o: o, log: log, m: m, eng: eng, pr: pr, st: st, en: en, disp: disp, pipe: pipe,
+		mu: &mu, rulesFiles: cfg.Rules.Files, hostname: hostname}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-
-	rulesFiles := cfg.Rules.Files
-	reload := func(reason string) {
-		if o.Reconfigure != nil {
-			// The config file may name other rules files now.
-			if c, err := o.Reconfigure(); err != nil {
-				log.Error("config reload failed; the running config stays", zap.Error(err))
-			} else {
-				if !slices.Equal(c.Rules.Files, rulesFiles) {
-					log.Info("rules files changed", zap.Strings("files", c.Rules.Files))
-					rulesFiles = c.Rules.Files
-				}
-				if c.Rules.Matching != cfg.Rules.Matching || !reflect.DeepEqual(c.Outputs, cfg.Outputs) || !reflect.DeepEqual(c.Probe, cfg.Probe) {
-					log.Warn("config changes other than rules files take effect at the next restart")
-				}
-			}
-		}
-		err := reloadRules(rulesFiles, eng, pr, log, reason)
-		m.RulesReloaded(err == nil)
-		if o.Reload != nil {
-			o.Reload <- err
-		}
-	}
 	reloadCh := make(chan string, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-bg.Done():
-				return
-			case <-hup:
-				reload("SIGHUP")
-			case r := <-reloadCh:
-				reload(r)
-			}
-		}
-	}()
-	if cfg.Rules.Watch {
-		paths := append([]string(nil), cfg.Rules.Files...)
-		if o.ConfigPath != "" {
-			paths = append(paths, o.ConfigPath)
-		}
-		if len(paths) > 0 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				err := watchFiles(bg, paths, 200*time.Millisecond, log, func(r string) {
-					select {
-					case reloadCh <- r:
-					default: // a reload is already pending
-					}
-				})
-				if err != nil {
-					log.Warn("rules files are not watched; SIGHUP still reloads", zap.Error(err))
-				}
-			}()
-		}
+	for _, loop := range []func(context.Context, chan string){r.reloadLoop, r.watchLoop, r.maintenanceLoop} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(bg, reloadCh)
+		}()
 	}
-
-	drops := newDropWatch(cfg.SelfAlerts.DropThreshold, cfg.SelfAlerts.Interval, hostname)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(maintenanceEvery)
-		defer tick.Stop()
-		lastDropCheck := time.Now()
-		lastReap := time.Now()
-		for {
-			select {
-			case <-bg.Done():
-				return
-			case now := <-tick.C:
-				mu.Lock()
-				pipe.Tick(now)
-				if now.Sub(lastReap) >= time.Second {
-					st.Reap(now.UnixNano())
-					lastReap = now
-				}
-				mu.Unlock()
-				if cfg.SelfAlerts.DropThreshold > 0 && now.Sub(lastDropCheck) >= cfg.SelfAlerts.Interval {
-					lastDropCheck = now
-					if a := drops.check(now, dropCounters(pr, en)); a != nil {
-						log.Warn("events dropped", zap.String("detail", a.Output))
-						disp.Enqueue(a)
-					}
-				}
-			}
-		}
-	}()
 
 	m.SetReady(metrics.ComponentProbes, true)
 	log.Info("vigil running", zap.Int("rules", len(rs.Rules())), zap.Int("event_types", len(pr.EventTypes())), zap.String("hostname", hostname))
@@ -308,5 +231,117 @@ func dropCounters(pr *probe.Probe, en *enrich.Enricher) map[string]uint64 {
 		"kernel": ps.KernelDrops + ps.InflightDrops,
 		"queue":  ps.QueueDrops,
 		"enrich": es.Drops,
+	}
+}
+
+// runner holds the running stages for the agent's background loops.
+type runner struct {
+	cfg        config.Config
+	o          Options
+	log        *zap.Logger
+	m          *metrics.Metrics
+	eng        *engine.Engine
+	pr         *probe.Probe
+	st         *state.Table
+	en         *enrich.Enricher
+	disp       *alert.Dispatcher
+	pipe       *Pipeline
+	mu         *sync.Mutex // the pipeline's lock
+	rulesFiles []string    // the rules files in force, owned by reloadLoop
+	hostname   string
+}
+
+// reloadLoop reloads the rules on SIGHUP and on requests from watchLoop,
+// one at a time.
+func (r *runner) reloadLoop(ctx context.Context, requests chan string) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload("SIGHUP")
+		case reason := <-requests:
+			r.reload(reason)
+		}
+	}
+}
+
+// reload builds the config again when it can (it may name other rules
+// files now), then loads and swaps the rules; on error the running rules
+// stay.
+func (r *runner) reload(reason string) {
+	if r.o.Reconfigure != nil {
+		if c, err := r.o.Reconfigure(); err != nil {
+			r.log.Error("config reload failed; the running config stays", zap.Error(err))
+		} else {
+			if !slices.Equal(c.Rules.Files, r.rulesFiles) {
+				r.log.Info("rules files changed", zap.Strings("files", c.Rules.Files))
+				r.rulesFiles = c.Rules.Files
+			}
+			if c.Rules.Matching != r.cfg.Rules.Matching || !reflect.DeepEqual(c.Outputs, r.cfg.Outputs) || !reflect.DeepEqual(c.Probe, r.cfg.Probe) {
+				r.log.Warn("config changes other than rules files take effect at the next restart")
+			}
+		}
+	}
+	err := reloadRules(r.rulesFiles, r.eng, r.pr, r.log, reason)
+	r.m.RulesReloaded(err == nil)
+	if r.o.Reload != nil {
+		r.o.Reload <- err
+	}
+}
+
+// watchLoop asks for a reload when a rules file or the config file changes.
+func (r *runner) watchLoop(ctx context.Context, requests chan string) {
+	if !r.cfg.Rules.Watch {
+		return
+	}
+	paths := append([]string(nil), r.cfg.Rules.Files...)
+	if r.o.ConfigPath != "" {
+		paths = append(paths, r.o.ConfigPath)
+	}
+	if len(paths) == 0 {
+		return
+	}
+	err := watchFiles(ctx, paths, 200*time.Millisecond, r.log, func(reason string) {
+		select {
+		case requests <- reason:
+		default: // a reload is already pending
+		}
+	})
+	if err != nil {
+		r.log.Warn("rules files are not watched; SIGHUP still reloads", zap.Error(err))
+	}
+}
+
+// maintenanceLoop releases events held for metadata when no record comes,
+// reaps exited processes, and turns drops into the agent's own alert.
+func (r *runner) maintenanceLoop(ctx context.Context, _ chan string) {
+	tick := time.NewTicker(maintenanceEvery)
+	defer tick.Stop()
+	drops := newDropWatch(r.cfg.SelfAlerts.DropThreshold, r.cfg.SelfAlerts.Interval, r.hostname)
+	lastDropCheck, lastReap := time.Now(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			r.mu.Lock()
+			r.pipe.Tick(now)
+			if now.Sub(lastReap) >= time.Second {
+				r.st.Reap(now.UnixNano())
+				lastReap = now
+			}
+			r.mu.Unlock()
+			if r.cfg.SelfAlerts.DropThreshold > 0 && now.Sub(lastDropCheck) >= r.cfg.SelfAlerts.Interval {
+				lastDropCheck = now
+				if a := drops.check(now, dropCounters(r.pr, r.en)); a != nil {
+					r.log.Warn("events dropped", zap.String("detail", a.Output))
+					r.disp.Enqueue(a)
+				}
+			}
+		}
 	}
 }

@@ -152,6 +152,42 @@ func BenchmarkSyscallBPF(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordKinds reports the BPF time of one recorded syscall by
+// record shape, in per-syscall mode: close (header only, built in the ring
+// buffer) and a failing openat (header and a path, built in scratch).
+func BenchmarkRecordKinds(b *testing.B) {
+	testutil.RequireRoot(b)
+	enableStats(b)
+	for _, tt := range []struct {
+		name string
+		typ  event.Type
+		loop func(dir string, n int) []string
+	}{
+		{"close", event.TypeClose, func(_ string, n int) []string { return []string{"loop-close", strconv.Itoa(n)} }},
+		{"openat", event.TypeOpenat, func(dir string, n int) []string { return []string{"loop-open-missing", dir, strconv.Itoa(n)} }},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			p := openProbe(b, DefaultConfig(), tt.typ)
+			stop, _ := drain(b, p)
+			defer stop()
+			prog := p.enterProgram(event.CaptureSpec(tt.typ).NArgs)
+			ert0, en0 := progRuntime(b, prog)
+			xrt0, xn0 := progRuntime(b, p.objs.SysExit)
+			b.ResetTimer()
+			ns := runLoop(b, tt.loop(b.TempDir(), b.N)...)
+			b.StopTimer()
+			ert1, en1 := progRuntime(b, prog)
+			xrt1, xn1 := progRuntime(b, p.objs.SysExit)
+			enter := float64((ert1 - ert0).Nanoseconds()) / float64(max(en1-en0, 1))
+			exit := float64((xrt1 - xrt0).Nanoseconds()) / float64(max(xn1-xn0, 1))
+			b.ReportMetric(enter, "enter-ns/run")
+			b.ReportMetric(exit, "exit-ns/run")
+			b.ReportMetric(enter+exit, "bpf-ns/syscall")
+			b.ReportMetric(ns, "loop-ns/iter")
+		})
+	}
+}
+
 // slowdownRounds is how many times slowdown alternates runs without and
 // with the probe; the machine is shared, so it reports medians.
 const slowdownRounds = 5

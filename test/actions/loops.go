@@ -14,6 +14,27 @@ import (
 func init() {
 	actions["loop-open"] = action{"DIR N: N times openat(DIR/f, O_RDONLY|O_CREAT) and close", 2, loopOpen}
 	actions["loop-getppid"] = action{"N: N times getppid (a syscall no rule selects)", 1, loopGetppid}
+	actions["loop-close"] = action{"N: N times close(-1), which fails", 1, func(a []string) (map[string]any, error) {
+		n, err := count(a[0])
+		if err != nil {
+			return nil, err
+		}
+		return timed(n, func() error {
+			unix.Close(-1)
+			return nil
+		})
+	}}
+	actions["loop-open-missing"] = action{"DIR N: N times openat(DIR/missing), which fails", 2, func(a []string) (map[string]any, error) {
+		n, err := count(a[1])
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(a[0], "missing")
+		return timed(n, func() error {
+			unix.Open(path, unix.O_RDONLY, 0)
+			return nil
+		})
+	}}
 	actions["loop-exec"] = action{"N: N times run /bin/true and wait", 1, loopExec}
 }
 

@@ -303,6 +303,7 @@ func (b *builder) compileRule(r *ruleDef) *Rule {
 		return nil
 	}
 	rule.program = prog
+	rule.tree = inline(resolved)
 	rule.types = eventTypes(resolved, false)
 	if n := rule.types.count(); n == 0 {
 		b.c.warnf(r.pos, item, "rule matches no event type Vigil emits; it will never fire")

@@ -26,6 +26,7 @@ type Rule struct {
 	Pos Position
 
 	types   typeSet
+	tree    Expr
 	program *vm.Program
 	format  *Format
 	// ExprSource is the expr program text: leaf checks are P(i) calls.

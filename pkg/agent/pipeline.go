@@ -40,6 +40,9 @@ type Pipeline struct {
 	observe func(*event.Event)
 	// latency, when set, brackets each evaluation.
 	latency Latency
+	// filter, when set, drops the events it rejects before the state
+	// stage (the user-space twin of the kernel's prefilter).
+	filter func(*event.Event) bool
 
 	ev        event.Event
 	next      func(*event.Event) // p.evaluate, bound once
@@ -47,6 +50,7 @@ type Pipeline struct {
 
 	byType        [event.NumTypes]atomic.Uint64
 	decodeErrors  atomic.Uint64
+	filtered      atomic.Uint64
 	alerts        atomic.Uint64
 	tenantEvents  sync.Map // tenant → *atomic.Uint64
 	lastTenant    string
@@ -69,12 +73,13 @@ type PipelineOptions struct {
 	Emit    func(*alert.Alert)
 	Observe func(*event.Event)
 	Latency Latency
+	Filter  func(*event.Event) bool
 }
 
 // NewPipeline builds a pipeline from its stages.
 func NewPipeline(o PipelineOptions) *Pipeline {
 	p := &Pipeline{dec: o.Decoder, state: o.State, enrich: o.Enrich, eval: o.Eval,
-		emit: o.Emit, observe: o.Observe, latency: o.Latency}
+		emit: o.Emit, observe: o.Observe, latency: o.Latency, filter: o.Filter}
 	if p.emit == nil {
 		p.emit = func(*alert.Alert) {}
 	}
@@ -94,6 +99,10 @@ func (p *Pipeline) Handle(rec []byte) {
 		return
 	}
 	p.byType[ev.Type].Add(1)
+	if p.filter != nil && !p.filter(ev) {
+		p.filtered.Add(1)
+		return
+	}
 	if p.state != nil {
 		p.state.Apply(ev)
 	}
@@ -160,6 +169,8 @@ type PipelineStats struct {
 	ByType map[event.Type]uint64
 	// DecodeErrors counts malformed records.
 	DecodeErrors uint64
+	// Filtered counts events the filter dropped.
+	Filtered uint64
 	// Alerts counts alerts the engine raised.
 	Alerts uint64
 	// TenantEvents counts evaluated events per tenant ("" for none).
@@ -169,7 +180,7 @@ type PipelineStats struct {
 // Stats returns a snapshot of the counters.
 func (p *Pipeline) Stats() PipelineStats {
 	s := PipelineStats{ByType: map[event.Type]uint64{}, TenantEvents: map[string]uint64{},
-		DecodeErrors: p.decodeErrors.Load(), Alerts: p.alerts.Load()}
+		DecodeErrors: p.decodeErrors.Load(), Filtered: p.filtered.Load(), Alerts: p.alerts.Load()}
 	for t := range p.byType {
 		if n := p.byType[t].Load(); n > 0 {
 			s.ByType[event.Type(t)] = n

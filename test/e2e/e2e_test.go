@@ -63,56 +63,75 @@ func shared(t *testing.T) {
 	}
 }
 
-// Behaviours common to Vigil's default rules, on the host.
+// The behaviours, each returning a marker its alert's output contains.
+func readShadow(t *testing.T, e *env) string {
+	marker := filepath.Join(e.dir, "no-such-file")
+	e.run(t, "cat", "/etc/shadow", marker)
+	return marker
+}
+
+func symlinkShadow(t *testing.T, e *env) string {
+	link := filepath.Join(e.dir, "shadow-link")
+	e.run(t, e.actions, "symlink", "/etc/shadow", link)
+	return link
+}
+
+func hardlinkShadow(t *testing.T, e *env) string {
+	// Beside the temporary directory, on the same file system as /etc.
+	link := filepath.Join(filepath.Dir(e.dir), filepath.Base(e.dir)+"-shadow-hardlink")
+	t.Cleanup(func() { os.Remove(link) })
+	e.run(t, e.actions, "link", "/etc/shadow", link)
+	return link
+}
+
+func memfdExec(t *testing.T, e *env) string {
+	e.run(t, e.actions, "memfd-exec")
+	return "memfd"
+}
+
+func shmExec(t *testing.T, e *env) string {
+	exe := filepath.Join("/dev/shm", "vigil-e2e-"+filepath.Base(e.dir))
+	e.copyExe(t, exe)
+	t.Cleanup(func() { os.Remove(exe) })
+	e.run(t, exe, "noop")
+	return exe
+}
+
+func truncateLog(t *testing.T, e *env) string {
+	logFile := filepath.Join("/var/log", "vigil-e2e-"+filepath.Base(e.dir)+".log")
+	if err := os.WriteFile(logFile, []byte("entry\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(logFile) })
+	e.run(t, "sh", "-c", ": > "+logFile)
+	return logFile
+}
+
+func ptraceAttach(t *testing.T, e *env) string {
+	e.run(t, e.actions, "ptrace-attach")
+	return "actions"
+}
+
+// writeBelow writes a new file in dir with a shell redirection.
+func writeBelow(dir string) func(t *testing.T, e *env) string {
+	return func(t *testing.T, e *env) string {
+		f := filepath.Join(dir, "vigil-e2e-"+filepath.Base(e.dir))
+		t.Cleanup(func() { os.Remove(f) })
+		e.run(t, "sh", "-c", "echo x > "+f)
+		return f
+	}
+}
+
+// Behaviours Vigil's default rules detect on a host.
 var defaultBehaviours = []behaviour{
-	{"sensitive file read", "Sensitive file read by unexpected program", "Warning", func(t *testing.T, e *env) string {
-		marker := filepath.Join(e.dir, "no-such-file")
-		e.run(t, "cat", "/etc/shadow", marker)
-		return marker
-	}},
-	{"symlink to sensitive file", "Symlink to sensitive file", "Warning", func(t *testing.T, e *env) string {
-		link := filepath.Join(e.dir, "shadow-link")
-		e.run(t, e.actions, "symlink", "/etc/shadow", link)
-		return link
-	}},
-	{"hardlink to sensitive file", "Hardlink to sensitive file", "Warning", func(t *testing.T, e *env) string {
-		link := filepath.Join(filepath.Dir(e.dir), filepath.Base(e.dir)+"-shadow-hardlink")
-		t.Cleanup(func() { os.Remove(link) })
-		e.run(t, e.actions, "link", "/etc/shadow", link)
-		return link
-	}},
-	{"fileless execution", "Fileless program execution", "Critical", func(t *testing.T, e *env) string {
-		e.run(t, e.actions, "memfd-exec")
-		return "memfd"
-	}},
-	{"execution from /dev/shm", "Program executed from shared memory", "Warning", func(t *testing.T, e *env) string {
-		exe := filepath.Join("/dev/shm", "vigil-e2e-"+filepath.Base(e.dir))
-		e.copyExe(t, exe)
-		t.Cleanup(func() { os.Remove(exe) })
-		e.run(t, exe, "noop")
-		return exe
-	}},
-	{"log file cleared", "Log file cleared", "Warning", func(t *testing.T, e *env) string {
-		logFile := filepath.Join("/var/log", "vigil-e2e-"+filepath.Base(e.dir)+".log")
-		if err := os.WriteFile(logFile, []byte("entry\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Remove(logFile) })
-		e.run(t, "sh", "-c", ": > "+logFile)
-		return logFile
-	}},
-	{"write below /etc", "Write below /etc directory", "Error", func(t *testing.T, e *env) string {
-		f := filepath.Join("/etc", "vigil-e2e-"+filepath.Base(e.dir))
-		t.Cleanup(func() { os.Remove(f) })
-		e.run(t, "sh", "-c", "echo x > "+f)
-		return f
-	}},
-	{"write below a binary directory", "Write below binary directory", "Error", func(t *testing.T, e *env) string {
-		f := filepath.Join("/usr/local/bin", "vigil-e2e-"+filepath.Base(e.dir))
-		t.Cleanup(func() { os.Remove(f) })
-		e.run(t, "sh", "-c", "echo x > "+f)
-		return f
-	}},
+	{"sensitive file read", "Sensitive file read by unexpected program", "Warning", readShadow},
+	{"symlink to sensitive file", "Symlink to sensitive file", "Warning", symlinkShadow},
+	{"hardlink to sensitive file", "Hardlink to sensitive file", "Warning", hardlinkShadow},
+	{"fileless execution", "Fileless program execution", "Critical", memfdExec},
+	{"execution from /dev/shm", "Program executed from shared memory", "Warning", shmExec},
+	{"log file cleared", "Log file cleared", "Warning", truncateLog},
+	{"write below /etc", "Write below /etc directory", "Error", writeBelow("/etc")},
+	{"write below a binary directory", "Write below binary directory", "Error", writeBelow("/usr/local/bin")},
 	{"kernel module load", "Kernel module loaded", "Warning", func(t *testing.T, e *env) string {
 		if _, err := os.Stat("/sys/kernel/tracing/events/syscalls/sys_enter_finit_module"); err != nil {
 			// A kernel built without module support has no such syscall
@@ -122,57 +141,21 @@ var defaultBehaviours = []behaviour{
 		e.run(t, e.actions, "finit-module")
 		return "finit_module"
 	}},
-	{"ptrace attach", "Process attached with ptrace", "Warning", func(t *testing.T, e *env) string {
-		e.run(t, e.actions, "ptrace-attach")
-		return "actions"
-	}},
+	{"ptrace attach", "Process attached with ptrace", "Warning", ptraceAttach},
 }
 
 // Behaviours Falco's stable rules detect on a host.
 var falcoBehaviours = []behaviour{
-	{"sensitive file read", "Read sensitive file untrusted", "Warning", func(t *testing.T, e *env) string {
-		marker := filepath.Join(e.dir, "no-such-file")
-		e.run(t, "cat", "/etc/shadow", marker)
-		return marker
-	}},
-	{"symlink over sensitive file", "Create Symlink Over Sensitive Files", "Warning", func(t *testing.T, e *env) string {
-		link := filepath.Join(e.dir, "shadow-link")
-		e.run(t, e.actions, "symlink", "/etc/shadow", link)
-		return link
-	}},
-	{"fileless execution", "Fileless execution via memfd_create", "Critical", func(t *testing.T, e *env) string {
-		e.run(t, e.actions, "memfd-exec")
-		return "memfd"
-	}},
-	{"ptrace attach", "PTRACE attached to process", "Warning", func(t *testing.T, e *env) string {
-		e.run(t, e.actions, "ptrace-attach")
-		return "actions"
-	}},
+	{"sensitive file read", "Read sensitive file untrusted", "Warning", readShadow},
+	{"symlink over sensitive file", "Create Symlink Over Sensitive Files", "Warning", symlinkShadow},
+	{"hardlink over sensitive file", "Create Hardlink Over Sensitive Files", "Warning", hardlinkShadow},
+	{"fileless execution", "Fileless execution via memfd_create", "Critical", memfdExec},
+	{"execution from /dev/shm", "Execution from /dev/shm", "Warning", shmExec},
+	{"log file cleared", "Clear Log Activities", "Warning", truncateLog},
+	{"ptrace attach", "PTRACE attached to process", "Warning", ptraceAttach},
 	{"private key search", "Search Private Keys or Passwords", "Warning", func(t *testing.T, e *env) string {
 		e.run(t, "find", e.dir, "-name", "id_rsa")
 		return e.dir
-	}},
-	{"hardlink over sensitive file", "Create Hardlink Over Sensitive Files", "Warning", func(t *testing.T, e *env) string {
-		link := filepath.Join(filepath.Dir(e.dir), filepath.Base(e.dir)+"-shadow-hardlink")
-		t.Cleanup(func() { os.Remove(link) })
-		e.run(t, e.actions, "link", "/etc/shadow", link)
-		return link
-	}},
-	{"execution from /dev/shm", "Execution from /dev/shm", "Warning", func(t *testing.T, e *env) string {
-		exe := filepath.Join("/dev/shm", "vigil-e2e-"+filepath.Base(e.dir))
-		e.copyExe(t, exe)
-		t.Cleanup(func() { os.Remove(exe) })
-		e.run(t, exe, "noop")
-		return exe
-	}},
-	{"log file cleared", "Clear Log Activities", "Warning", func(t *testing.T, e *env) string {
-		logFile := filepath.Join("/var/log", "vigil-e2e-"+filepath.Base(e.dir)+".log")
-		if err := os.WriteFile(logFile, []byte("entry\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Remove(logFile) })
-		e.run(t, "sh", "-c", ": > "+logFile)
-		return logFile
 	}},
 	{"bulk data removal", "Remove Bulk Data from Disk", "Warning", func(t *testing.T, e *env) string {
 		f := filepath.Join(e.dir, "secret.txt")

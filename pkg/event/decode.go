@@ -64,6 +64,7 @@ const (
 
 const (
 	flagPathTruncated = 1
+	flagOpenedDir     = 2
 	exeMemfd          = 1
 	exeUpper          = 2
 	exeInfoSize       = 24
@@ -159,6 +160,7 @@ func (d *Decoder) decode(rec []byte, ev *Event) error {
 		Comm:         cString(rec[offComm : offComm+16]),
 		Ret:          int64(le.Uint64(rec[offRet:])),
 	}
+	ev.Args.OpenedDir = rec[offFlags]&flagOpenedDir != 0
 	r := &d.raw
 	*r = rawArgs{ret: ev.Ret}
 	for i := range r.args {

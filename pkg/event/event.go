@@ -88,6 +88,11 @@ type Args struct {
 	// DirFd and DirFd2 are the directory fds of the *at variants (AT_FDCWD
 	// is -100).
 	DirFd, DirFd2 int32
+	// OpenedDir reports that an open-family call returned a descriptor of
+	// a directory, whatever its flags (the probe's RECORD_OPENED_DIR header
+	// flag); the prefilter always ships such opens, since the descriptor
+	// may become a dirfd or an fchdir target.
+	OpenedDir bool
 	// Flags are the flags argument: open flags, *at flags, clone flags (low
 	// 32 bits), unshare/setns flags, memfd flags, mount flags, dup3 flags,
 	// accept4 flags, sendto/sendmsg flags, finit_module flags.

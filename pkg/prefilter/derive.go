@@ -210,6 +210,7 @@ func mergeKey(c *Clause) string {
 	return fmt.Sprintf("%v|%d|%t|%t|%t", c.Flags, c.Ret, c.Requests == nil, c.Path == nil, c.Path2 == nil)
 }
 
-// passAlways are open flags whose events always pass: such descriptors may
-// become a dirfd or an fchdir target, which later path resolution reads.
+// passAlways are open flags whose events always pass, as do opens that
+// return a directory (Args.OpenedDir): such descriptors may become a dirfd
+// or an fchdir target, which later path resolution reads.
 const passAlways = unix.O_DIRECTORY | unix.O_PATH

@@ -21,8 +21,8 @@
 //
 // State tracking keeps what it needs: process lifecycle, descriptor setup,
 // cwd changes, sockets, sends, listens and memfds are never filtered; opens
-// with O_DIRECTORY or O_PATH always pass (they may become a dirfd or an
-// fchdir target); and opens are not filtered at all when a rule reads fd.*
+// with O_DIRECTORY or O_PATH, and opens that return a directory, always pass
+// (they may become a dirfd or an fchdir target); and opens are not filtered at all when a rule reads fd.*
 // fields of an event that uses a descriptor an open could have created.
 //
 // Compile turns a Filter into Tables: per-type clause masks, exact-path

@@ -14,7 +14,7 @@ func (tb *Tables) Match(ev *event.Event) bool {
 	if !tt.Filtered {
 		return true
 	}
-	if isOpen(ev.Type) && ev.Args.Flags&passAlways != 0 {
+	if isOpen(ev.Type) && (ev.Args.Flags&passAlways != 0 || ev.Args.OpenedDir) {
 		return true
 	}
 	m := tt.RetErr

@@ -6,7 +6,10 @@ package rules
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
+
+	vrules "github.com/vigilsec/vigil/pkg/rules"
 )
 
 // The Helm chart bundles its own copy (Helm cannot read outside the chart);
@@ -26,4 +29,17 @@ func DefaultFiles() []string {
 // Defaults returns the default rules files as a read-only file system.
 func Defaults() fs.FS {
 	return defaults
+}
+
+// Load loads the default rules files, in order, with the rule loader.
+func Load() (*vrules.Ruleset, []vrules.Warning, error) {
+	names := DefaultFiles()
+	if len(names) != 1 {
+		return nil, nil, fmt.Errorf("default rules: %d files, but only one can be loaded from memory", len(names))
+	}
+	data, err := fs.ReadFile(defaults, names[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return vrules.LoadBytes(names[0], data)
 }

@@ -9,15 +9,13 @@ import (
 	"text/tabwriter"
 
 	"github.com/vigilsec/vigil/pkg/rules"
+	defaultrules "github.com/vigilsec/vigil/rules"
 )
 
 func init() {
 	commands["rules validate"] = command{"check rules files and print every error", rulesValidate}
 	commands["rules list"] = command{"list the rules of rules files", rulesList}
 }
-
-// defaultRulesPaths are listed when `vigil rules list` gets no file.
-var defaultRulesPaths = []string{"/etc/vigil/rules.yaml", "/etc/vigil/rules.d"}
 
 // rulesValidate loads the files in order and prints every warning and
 // error; it exits 1 when the rules do not load.
@@ -72,16 +70,20 @@ func rulesList(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rules list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: vigil rules list [FILE|DIR...] (default %s)\n", strings.Join(defaultRulesPaths, " "))
+		fmt.Fprintln(stderr, "Usage: vigil rules list [FILE|DIR...] (default: the built-in rules)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	paths := fs.Args()
-	if len(paths) == 0 {
-		paths = defaultRulesPaths
+	var (
+		rs  *rules.Ruleset
+		err error
+	)
+	if paths := fs.Args(); len(paths) > 0 {
+		rs, _, err = rules.Load(paths...)
+	} else {
+		rs, _, err = defaultrules.Load()
 	}
-	rs, _, err := rules.Load(paths...)
 	if err != nil {
 		fmt.Fprintf(stderr, "vigil rules list: %v\n", err)
 		return 1

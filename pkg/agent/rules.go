@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"io/fs"
 	"slices"
 
 	"go.uber.org/zap"
@@ -40,7 +39,7 @@ func loadRules(files []string, log *zap.Logger) (*vrules.Ruleset, error) {
 		err   error
 	)
 	if len(files) == 0 {
-		rs, warns, err = loadDefaultRules()
+		rs, warns, err = defaultrules.Load()
 	} else {
 		rs, warns, err = vrules.Load(files...)
 	}
@@ -51,19 +50,6 @@ func loadRules(files []string, log *zap.Logger) (*vrules.Ruleset, error) {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	return rs, nil
-}
-
-// loadDefaultRules loads the rules built into the binary.
-func loadDefaultRules() (*vrules.Ruleset, []vrules.Warning, error) {
-	names := defaultrules.DefaultFiles()
-	if len(names) != 1 {
-		return nil, nil, fmt.Errorf("built-in rules: %d files, loader takes one", len(names))
-	}
-	data, err := fs.ReadFile(defaultrules.Defaults(), names[0])
-	if err != nil {
-		return nil, nil, err
-	}
-	return vrules.LoadBytes(names[0], data)
 }
 
 // reloadRules loads the rules again and, when they load, swaps them into

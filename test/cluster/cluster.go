@@ -165,6 +165,7 @@ func Start(t testing.TB, images ...string) *Cluster {
 		"--bind-address", nodeIP, "--advertise-address", nodeIP, "--secure-port", strconv.Itoa(c.APIPort),
 		"--tls-cert-file", p.ServingCert, "--tls-private-key-file", p.ServingKey,
 		"--client-ca-file", p.CA,
+		"--kubelet-preferred-address-types", "InternalIP,Hostname",
 		"--kubelet-client-certificate", p.AdminCert, "--kubelet-client-key", p.AdminKey,
 		"--service-account-key-file", p.SAPub, "--service-account-signing-key-file", p.SAKey,
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",

@@ -6,6 +6,7 @@
 //	GET /run?cmd=CMD           runs /bin/sh -c CMD (a shell spawned by a server), returns its output
 //	GET /open?path=P&n=N       opens P read-only N times (default 1), closing each
 //	GET /flood?path=P&seconds=S opens P read-only in a loop for S seconds, returns the count
+//	GET /connect?addr=HOST:PORT opens a TCP connection to addr and closes it
 //
 // It listens on :8080. Build it static (CGO_ENABLED=0).
 package main
@@ -13,6 +14,7 @@ package main
 import (
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,6 +61,15 @@ func main() {
 			n++
 		}
 		fmt.Fprintln(w, n)
+	})
+	mux.HandleFunc("/connect", func(w http.ResponseWriter, r *http.Request) {
+		conn, err := net.DialTimeout("tcp", r.URL.Query().Get("addr"), 5*time.Second)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		fmt.Fprintln(w, conn.LocalAddr(), "->", conn.RemoteAddr())
+		conn.Close()
 	})
 	log.Fatal(http.ListenAndServe(":8080", mux))
 }

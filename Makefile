@@ -51,6 +51,13 @@ test-root: ## run only the tests that need root and BPF
 	@[ "$$(id -u)" = 0 ] || { echo "make test-root needs root"; exit 1; }
 	VIGIL_STRICT_TESTS=1 $(GO) test -count=1 -timeout 30m $(ROOT_PKGS)
 
+.PHONY: test-cluster
+test-cluster: ## run the multi-tenant scenario on a real single-node Kubernetes (needs root; also part of make test)
+	@[ "$$(id -u)" = 0 ] || { echo "make test-cluster needs root"; exit 1; }
+	./test/k8s-bins.sh >/dev/null
+	./test/cluster/k8s-node-bins.sh >/dev/null
+	VIGIL_STRICT_TESTS=1 $(GO) test -count=1 -v -timeout 20m -run '^TestMultiTenant$$' ./test/cluster
+
 .PHONY: bench
 bench: ## run the benchmarks (figures, not pass/fail)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...

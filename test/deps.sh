@@ -4,7 +4,9 @@
 # start (containerd, runc). Idempotent; needs root for apt.
 set -euo pipefail
 
-pkgs=(clang llvm libbpf-dev bpftool make git containerd runc)
+# containernetworking-plugins and busybox-static: the test cluster's pod
+# network and its workload image (test/cluster).
+pkgs=(clang llvm libbpf-dev bpftool make git containerd runc containernetworking-plugins busybox-static)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,6 +24,8 @@ go mod download
 # outside the repository (minutes on a cold Go build cache).
 if [ "${VIGIL_SKIP_K8S_BINS:-}" != 1 ]; then
   "$(dirname "$0")/k8s-bins.sh" >/dev/null
+  # kubelet, controller-manager, scheduler and kubectl for the cluster test.
+  "$(dirname "$0")/cluster/k8s-node-bins.sh" >/dev/null
 fi
 # Chart tests (test/deploy): helm and kubeconform as Go tools in GOPATH/bin,
 # and the modules that ship the Kubernetes OpenAPI spec and the

@@ -16,8 +16,8 @@
 // that cannot be extracted makes its check false" makes most of them true
 // on the events that matter), and a path is compared only when the raw
 // argument is absolute and already clean ("/etc/shadow", not "etc/shadow",
-// "/etc//shadow" or "/tmp/../etc/shadow"), since only then does it equal
-// fd.name, which the state stage resolves.
+// "/etc//shadow", "/etc/./shadow" or "/tmp/../etc/shadow"), since only then
+// does it equal fd.name, which the state stage resolves.
 //
 // State tracking keeps what it needs: process lifecycle, descriptor setup,
 // cwd changes, sockets, sends, listens and memfds are never filtered; opens

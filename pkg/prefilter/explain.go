@@ -36,7 +36,7 @@ func (f *Filter) Explain(w io.Writer) error {
 		default:
 			_, err = fmt.Fprintf(w, "%s: filtered, %d clauses (%d rules)\n", t, len(tf.Clauses), tf.Rules)
 			if isOpen(t) && err == nil {
-				_, err = fmt.Fprintf(w, "  always passes: O_DIRECTORY and O_PATH opens, relative or unclean paths\n")
+				_, err = fmt.Fprintf(w, "  always passes: O_DIRECTORY and O_PATH opens, opens returning a directory, relative or unclean paths\n")
 			}
 			for i := range tf.Clauses {
 				c := &tf.Clauses[i]

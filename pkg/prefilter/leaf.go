@@ -458,7 +458,7 @@ func pathSet(op string, vals []string) *PathSet {
 		// Only an unclean path can contain these, and unclean paths
 		// always pass.
 		v := vals[0]
-		if !strings.Contains(v, "..") && !strings.Contains(v, "//") && !strings.Contains(v, "/.") {
+		if !strings.Contains(v, "..") && !strings.Contains(v, "//") && !strings.Contains(v, "/./") {
 			return nil
 		}
 	default:
@@ -486,6 +486,17 @@ func globParts(pat string) (pre, suf string, literal bool) {
 // directory itself (an O_DIRECTORY open) or lies below it.
 func dirSet(op string, vals []string) *PathSet {
 	s := &PathSet{}
+	if op == "glob" {
+		pre, _, literal := globParts(vals[0])
+		switch {
+		case literal:
+			op = "="
+		case pre != "":
+			return pathSet("startswith", []string{pre})
+		default:
+			return nil
+		}
+	}
 	switch op {
 	case "=", "==", "in", "intersects":
 		for _, d := range vals {
@@ -495,7 +506,7 @@ func dirSet(op string, vals []string) *PathSet {
 			s.Exact = append(s.Exact, d)
 			s.Prefixes = append(s.Prefixes, d+"/")
 		}
-	case "startswith", "pmatch", "glob":
+	case "startswith", "pmatch":
 		return pathSet(op, vals)
 	default:
 		return nil

@@ -13,17 +13,17 @@ type PathSet struct {
 }
 
 // Clean reports whether a raw path argument is absolute and clean enough to
-// be compared: it starts with '/', has no "//", "/." or ".." and no trailing
-// slash. Only such a path equals the resolved fd.name. The kernel applies
-// the same test.
+// be compared: it starts with '/' and has no "//", no "/./", no "..", and
+// no trailing "/." or "/". Only such a path equals the resolved fd.name.
+// The kernel applies the same test.
 func Clean(p string) bool {
 	if p == "" || p[0] != '/' {
 		return false
 	}
-	if len(p) > 1 && p[len(p)-1] == '/' {
+	if n := len(p); n > 1 && (p[n-1] == '/' || p[n-2:] == "/.") {
 		return false
 	}
-	return !strings.Contains(p, "//") && !strings.Contains(p, "/.") && !strings.Contains(p, "..")
+	return !strings.Contains(p, "//") && !strings.Contains(p, "/./") && !strings.Contains(p, "..")
 }
 
 // Matches reports whether the raw path p satisfies the set.

@@ -1,0 +1,44 @@
+package prefilter
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// TestExplainGolden pins the explanation of Falco's stable rules and of
+// Vigil's defaults.
+func TestExplainGolden(t *testing.T) {
+	for _, c := range []struct{ name, golden string }{
+		{"falco stable", "falco_stable.golden"},
+		{"vigil defaults", "vigil_defaults.golden"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rs := loadDefaults(t)
+			if c.name == "falco stable" {
+				rs = loadFalco(t, "falco_rules.yaml")
+			}
+			var b bytes.Buffer
+			if err := Derive(rs).Explain(&b); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", c.golden)
+			if *update {
+				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b.Bytes(), want) {
+				t.Errorf("explanation differs from %s (run with -update to accept):\n%s", path, b.String())
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/vigilsec/vigil/pkg/prefilter"
 	"github.com/vigilsec/vigil/pkg/rules"
 	defaultrules "github.com/vigilsec/vigil/rules"
 )
@@ -69,8 +70,10 @@ func typeNames[T fmt.Stringer](ts []T) string {
 func rulesList(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rules list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	kernelFilters := fs.Bool("kernel-filters", false, "print, per event type, the prefilter the kernel applies and the rules that kept it wider")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: vigil rules list [FILE|DIR...] (default: the built-in rules)")
+		fmt.Fprintln(stderr, "Usage: vigil rules list [--kernel-filters] [FILE|DIR...] (default: the built-in rules)")
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -87,6 +90,13 @@ func rulesList(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "vigil rules list: %v\n", err)
 		return 1
+	}
+	if *kernelFilters {
+		if err := prefilter.Derive(rs).Explain(stdout); err != nil {
+			fmt.Fprintf(stderr, "vigil rules list: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tPRIORITY\tEVENT TYPES\tTAGS\tENABLED")

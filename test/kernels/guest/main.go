@@ -13,6 +13,8 @@ import (
 	"os"
 	"runtime/debug"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vigilsec/vigil/test/kernels/suite"
 )
 
@@ -25,8 +27,17 @@ func main() {
 	init := os.Getpid() == 1
 	if init {
 		defer powerOff()
-		if err := setup(); err != nil {
-			fmt.Printf("%s{\"ok\":false,\"failures\":[%q]}\n", suite.ResultPrefix, "guest setup: "+err.Error())
+		if _, err := os.Stat("/proc/self/mountinfo"); err != nil {
+			if err := setup(); err != nil {
+				fmt.Printf("%s{\"ok\":false,\"failures\":[%q]}\n", suite.ResultPrefix, "guest setup: "+err.Error())
+				return
+			}
+			// Packages initialised before main may already have read
+			// /proc and cached the failure (cilium/ebpf caches
+			// mountinfo): start afresh, still as pid 1, now that
+			// everything is mounted.
+			err := unix.Exec(os.Args[0], os.Args, os.Environ())
+			fmt.Printf("%s{\"ok\":false,\"failures\":[%q]}\n", suite.ResultPrefix, "guest re-exec: "+err.Error())
 			return
 		}
 	}

@@ -9,11 +9,17 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"time"
 )
 
 // Writer writes the entries of one archive. Directories must be added
 // before their contents; Close writes the trailer.
 type Writer struct {
+	// MTime is the modification time of the entries written next, in
+	// Unix seconds (NewWriter sets it to the current time: programs that
+	// look at an executable's inode times see real ones).
+	MTime int64
+
 	w   *bufio.Writer
 	ino uint32
 	n   int64 // bytes written, for padding
@@ -22,7 +28,7 @@ type Writer struct {
 
 // NewWriter returns a Writer writing to w.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{w: bufio.NewWriter(w), ino: 1}
+	return &Writer{w: bufio.NewWriter(w), ino: 1, MTime: time.Now().Unix()}
 }
 
 // Dir adds a directory.
@@ -74,7 +80,7 @@ func (w *Writer) entry(name string, mode, rmajor, rminor uint32, data []byte) er
 	}
 	w.ino++
 	hdr := fmt.Sprintf("070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
-		ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rmajor, rminor, len(name)+1, 0)
+		ino, mode, 0, 0, nlink, uint32(w.MTime), len(data), 0, 0, rmajor, rminor, len(name)+1, 0)
 	w.write([]byte(hdr))
 	w.write([]byte(name))
 	w.write([]byte{0})

@@ -14,6 +14,7 @@ func build(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
+	w.MTime = 0x6a000000
 	for _, err := range []error{
 		w.Dir("bin", 0o755),
 		w.File("/bin/hello", 0o755, []byte("#!/bin/sh\necho hi\n")),
@@ -37,7 +38,7 @@ func TestLayout(t *testing.T) {
 	}
 	// The first header: magic, inode 1, directory mode 040755, nlink 2,
 	// size 0, name "bin" (4 bytes with its NUL).
-	want := "070701" + "00000001" + "000041ed" + "00000000" + "00000000" + "00000002" + "00000000" + "00000000" +
+	want := "070701" + "00000001" + "000041ed" + "00000000" + "00000000" + "00000002" + "6a000000" + "00000000" +
 		"00000000" + "00000000" + "00000000" + "00000000" + "00000004" + "00000000" + "bin\x00"
 	if got := string(b[:len(want)]); got != want {
 		t.Errorf("first entry\n got %q\nwant %q", got, want)
@@ -55,7 +56,7 @@ func TestExtract(t *testing.T) {
 		cpio = testutil.RequireBinary(t, "cpio")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(cpio, "-i", "-d", "--no-absolute-filenames")
+	cmd := exec.Command(cpio, "-i", "-d", "-m", "--no-absolute-filenames")
 	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(build(t))
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -67,6 +68,9 @@ func TestExtract(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "bin/hello")); err != nil || fi.Mode().Perm() != 0o755 {
 		t.Errorf("bin/hello mode: %v %v", fi, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "odd")); err != nil || fi.ModTime().Unix() != 0x6a000000 {
+		t.Errorf("odd mtime: %v %v", fi, err)
 	}
 	if target, err := os.Readlink(filepath.Join(dir, "bin/sh")); err != nil || target != "hello" {
 		t.Errorf("bin/sh -> %q %v", target, err)

@@ -15,10 +15,6 @@ import (
 	"github.com/vigilsec/vigil/pkg/event"
 )
 
-// errSkip marks a check that cannot run on this kernel (the behaviour
-// itself fails, e.g. a protocol family built as a module the guest lacks).
-var errSkip = errors.New("skipped")
-
 // env is what a check sees: the action's output, its events and the
 // fixtures of the run.
 type env struct {
@@ -53,7 +49,7 @@ type check struct {
 	// (compiled out): without it, per-syscall mode cannot see the call and
 	// the check is skipped in that mode.
 	tracepoint string
-	verify   func(e *env) error
+	verify     func(e *env) error
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cilium/ebpf"
 )
@@ -22,6 +23,7 @@ type ProgramLoad struct {
 	// Verifier is the tail of the verifier log when the verifier rejected
 	// the program.
 	Verifier string `json:"verifier,omitempty"`
+	Millis   int64  `json:"ms"`
 }
 
 // loadEach loads every program of the object at path on its own (with the
@@ -51,7 +53,9 @@ func loadEach(path string) ([]ProgramLoad, *ebpf.CollectionSpec, error) {
 			}
 		}
 		res := ProgramLoad{Program: name, Section: spec.Programs[name].SectionName}
+		t := time.Now()
 		coll, err := ebpf.NewCollection(one)
+		res.Millis = time.Since(t).Milliseconds()
 		if err == nil {
 			coll.Close()
 			res.OK = true

@@ -26,6 +26,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/vigilsec/vigil/pkg/event"
 	"github.com/vigilsec/vigil/pkg/probe"
@@ -98,6 +99,10 @@ func Run(cfg Config, out io.Writer) Result {
 		cfg.Modes = []string{probe.AttachPerSyscall, probe.AttachGeneric}
 	}
 	r := Result{Kernel: features.Release(), Arch: runtime.GOARCH, Loaded: true, Attached: true, EventsOK: true}
+	if up, err := uptime(); err == nil {
+		// The kernel's boot and the start of init, for the boot time.
+		writeLine(out, CheckPrefix, Check{Check: "uptime", OK: true, Millis: up.Milliseconds()})
+	}
 	if dir, err := os.MkdirTemp(cfg.TempDir, "run"); err == nil {
 		cfg.TempDir = dir
 		defer os.RemoveAll(dir)
@@ -137,12 +142,12 @@ func loadPrograms(cfg Config, r *Result, emit func(Check)) *ebpf.CollectionSpec 
 	progs, spec, err := loadEach(cfg.Object)
 	if err != nil {
 		r.Loaded = false
-		emit(Check{Check: "load object", Detail: err.Error(), Millis: ms(t)})
+		emit(Check{Check: "read object", Detail: err.Error(), Millis: ms(t)})
 		return nil
 	}
 	r.Programs = progs
 	for _, p := range progs {
-		c := Check{Check: "load " + p.Program, Family: "load", OK: p.OK, Detail: p.Error}
+		c := Check{Check: "load " + p.Program, Family: "load", OK: p.OK, Detail: p.Error, Millis: p.Millis}
 		if !p.OK {
 			r.Loaded = false
 			if p.Verifier != "" {
@@ -297,6 +302,15 @@ func haveSyscallTracepoint(name string) bool {
 		}
 	}
 	return false
+}
+
+// uptime reads the time since boot.
+func uptime() (time.Duration, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0, err
+	}
+	return time.Duration(ts.Nano()), nil
 }
 
 // verbose renders err with the full verifier log when there is one.

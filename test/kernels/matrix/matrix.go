@@ -1,0 +1,137 @@
+// Package matrix boots a matrix of Debian kernels, amd64 and arm64, under
+// qemu (software emulation) with an initramfs holding the kernel suite's
+// guest as init, and collects each guest's verdict: programs loaded,
+// attached, events correct. test/kernels/run is its command line;
+// `make test-kernels` runs the whole matrix.
+package matrix
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Options configure a matrix run.
+type Options struct {
+	// Root is the repository root.
+	Root string
+	// Arches to boot (default amd64 and arm64).
+	Arches []string
+	// Series keeps only these major.minor series (default: all fetched).
+	Series []string
+	// Parallel is how many VMs run at once (default 2).
+	Parallel int
+	// Timeout bounds one boot (default 4 minutes).
+	Timeout time.Duration
+	// OutDir receives the initramfs images and console logs (default: a
+	// new temporary directory).
+	OutDir string
+	// Select, when set, picks the kernels to boot among those fetched.
+	Select func([]Kernel) []Kernel
+	// Progress, when set, is called after each boot.
+	Progress func(Boot)
+}
+
+// Report is the outcome of a matrix run.
+type Report struct {
+	Boots []Boot `json:"boots"`
+	// Fetch, Build and Total are wall times of the phases and the run.
+	Fetch time.Duration `json:"fetch_ns"`
+	Build time.Duration `json:"build_ns"`
+	Total time.Duration `json:"total_ns"`
+	// OutDir holds the console logs.
+	OutDir string `json:"out_dir"`
+}
+
+// OK reports whether every boot passed.
+func (r Report) OK() bool {
+	for _, b := range r.Boots {
+		if !b.OK() {
+			return false
+		}
+	}
+	return len(r.Boots) > 0
+}
+
+// Run fetches the kernels, builds one initramfs per architecture and boots
+// every kernel, Parallel at a time.
+func Run(ctx context.Context, o Options) (Report, error) {
+	start := time.Now()
+	if len(o.Arches) == 0 {
+		o.Arches = []string{"amd64", "arm64"}
+	}
+	if o.Parallel < 1 {
+		o.Parallel = 2
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 4 * time.Minute
+	}
+	if o.OutDir == "" {
+		dir, err := os.MkdirTemp("", "vigil-kernels-")
+		if err != nil {
+			return Report{}, err
+		}
+		o.OutDir = dir
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return Report{}, err
+	}
+	r := Report{OutDir: o.OutDir}
+
+	m, err := Fetch(ctx, filepath.Join(o.Root, "test/kernels/fetch.sh"), o.Arches, o.Series)
+	if err != nil {
+		return r, err
+	}
+	r.Fetch = time.Since(start)
+	kernels := m.Kernels
+	if o.Select != nil {
+		kernels = o.Select(kernels)
+	}
+	if len(kernels) == 0 {
+		return r, fmt.Errorf("no kernel to boot for %v %v", o.Arches, o.Series)
+	}
+
+	t := time.Now()
+	initrds := map[string]string{}
+	for _, k := range kernels {
+		if _, ok := initrds[k.Arch]; ok {
+			continue
+		}
+		bb, ok := m.Busybox[k.Arch]
+		if !ok {
+			return r, fmt.Errorf("no busybox for %s", k.Arch)
+		}
+		path, err := BuildInitramfs(ctx, o.Root, k.Arch, bb, o.OutDir)
+		if err != nil {
+			return r, err
+		}
+		initrds[k.Arch] = path
+	}
+	r.Build = time.Since(t)
+
+	r.Boots = make([]Boot, len(kernels))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, o.Parallel)
+	for i, k := range kernels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			b := BootKernel(ctx, k, initrds[k.Arch], o.OutDir, o.Timeout)
+			r.Boots[i] = b
+			if o.Progress != nil {
+				mu.Lock()
+				o.Progress(b)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	r.Total = time.Since(start)
+	return r, ctx.Err()
+}

@@ -103,3 +103,22 @@ func TestApplyOutputFlags(t *testing.T) {
 		t.Error("events mode with other outputs keeps alerts on stdout")
 	}
 }
+
+// FuzzDecodeConfig feeds arbitrary YAML to the config decoder: it must
+// return an error or a config, never panic.
+func FuzzDecodeConfig(f *testing.F) {
+	f.Add([]byte("rules:\n  matching: all\n"))
+	f.Add([]byte("outputs:\n  nats:\n    enabled: true\n    url: nats://x\n"))
+	f.Add([]byte("probe: [1, 2]\n"))
+	f.Add([]byte("enrich:\n  static_tenants:\n    - namespace: a*\n      tenant: t\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := Default()
+		if err := decodeBytes("fuzz.yaml", data, &c); err != nil {
+			if !strings.Contains(err.Error(), "fuzz.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		_ = c.Validate()
+	})
+}

@@ -1,4 +1,4 @@
-package prefilter
+package prefilter_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/alert"
 	"github.com/vigilsec/vigil/pkg/engine"
 	"github.com/vigilsec/vigil/pkg/event"
+	"github.com/vigilsec/vigil/pkg/prefilter"
 	"github.com/vigilsec/vigil/pkg/probe"
 	"github.com/vigilsec/vigil/pkg/rules"
 	"github.com/vigilsec/vigil/pkg/state"
@@ -144,7 +145,7 @@ func doRecord(t *testing.T, script string) (recording, error) {
 
 // replay runs the records through decode, state and engine; with tb, only
 // the records tb.Match accepts, numbered as the kernel would ship them.
-func replay(t *testing.T, r recording, rs *rules.Ruleset, tb *Tables) (alerts []string, shipped int) {
+func replay(t *testing.T, r recording, rs *rules.Ruleset, tb *prefilter.Tables) (alerts []string, shipped int) {
 	t.Helper()
 	table, err := event.SyscallTableFor(r.arch)
 	if err != nil {
@@ -250,7 +251,7 @@ func differential(t *testing.T, r recording) {
 			kernel := kernelSet(rs)
 			sub := recording{arch: r.arch, bootOffset: r.bootOffset, recs: r.recsOf(t, kernel)}
 			want, all := replay(t, sub, rs, nil)
-			got, shipped := replay(t, sub, rs, Derive(rs).Compile())
+			got, shipped := replay(t, sub, rs, prefilter.Derive(rs).Compile())
 			if len(want) == 0 {
 				t.Fatalf("the workload raised no alert with %s: the comparison proves nothing", s.name)
 			}
@@ -274,7 +275,7 @@ func differential(t *testing.T, r recording) {
 func kernelSet(rs *rules.Ruleset) []event.Type {
 	types := slices.Clone(rs.EventTypes())
 	for t := range event.NumTypes {
-		if Kept(t) {
+		if prefilter.Kept(t) {
 			types = append(types, t)
 		}
 	}
@@ -329,7 +330,7 @@ func (r recording) flagsOpenedDirs(t *testing.T) bool {
 	dec := event.NewDecoder(table, r.bootOffset)
 	var ev event.Event
 	for _, b := range r.recs {
-		if dec.Decode(b, &ev) == nil && isOpen(ev.Type) && ev.Args.OpenedDir {
+		if dec.Decode(b, &ev) == nil && prefilter.LayoutOf(ev.Type).Open && ev.Args.OpenedDir {
 			return true
 		}
 	}

@@ -1,4 +1,4 @@
-package prefilter
+package prefilter_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vigilsec/vigil/pkg/prefilter"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -23,7 +25,7 @@ func TestExplainGolden(t *testing.T) {
 				rs = loadFalco(t, "falco_rules.yaml")
 			}
 			var b bytes.Buffer
-			if err := Derive(rs).Explain(&b); err != nil {
+			if err := prefilter.Derive(rs).Explain(&b); err != nil {
 				t.Fatal(err)
 			}
 			path := filepath.Join("testdata", c.golden)

@@ -81,6 +81,22 @@ var since = map[string]string{
 	"ringbuf":       "5.8",
 	"tp_btf":        "5.5",
 	"tracepoint":    "4.7",
+	// Helpers (by name, for any program type) and map types.
+	"bpf_loop":                  "5.17",
+	"bpf_task_storage_get":      "5.11",
+	"bpf_get_current_task_btf":  "5.11",
+	"bpf_ktime_get_boot_ns":     "5.8",
+	"bpf_ringbuf_output":        "5.8",
+	"bpf_ringbuf_reserve":       "5.8",
+	"bpf_ringbuf_submit":        "5.8",
+	"bpf_ringbuf_query":         "5.8",
+	"bpf_probe_read_user":       "5.5",
+	"bpf_probe_read_kernel":     "5.5",
+	"bpf_probe_read_user_str":   "5.5",
+	"bpf_probe_read_kernel_str": "5.5",
+	"bpf_get_current_cgroup_id": "4.18",
+	"map:TaskStorage":           "5.11",
+	"map:RingBuf":               "5.8",
 }
 
 // Detect probes the running kernel. When spec is not nil, every helper its
@@ -100,16 +116,34 @@ func Detect(spec *ebpf.CollectionSpec) Report {
 	add("tp_btf", haveTPBTF(), "")
 	add("bounded_loops", features.HaveBoundedLoops(), "")
 	if spec != nil {
+		for _, mt := range mapTypes(spec) {
+			name := "map:" + mt.String()
+			err := features.HaveMapType(mt)
+			f := Feature{Name: name, Since: since[name], OK: err == nil}
+			if err != nil {
+				f.Detail = err.Error()
+			}
+			r.Features = append(r.Features, f)
+		}
 		for _, h := range helpers(spec) {
-			err := features.HaveProgramHelper(h.progType, h.fn)
+			var err error
+			if h.progType == ebpf.Tracing {
+				err = haveTracingHelper(h.fn)
+			} else {
+				err = features.HaveProgramHelper(h.progType, h.fn)
+			}
 			if errors.Is(err, ebpf.ErrNotSupported) || err == nil {
-				add(h.name(), err, "")
+				f := Feature{Name: h.name(), Since: since[h.helperName()], OK: err == nil}
+				if err != nil {
+					f.Detail = err.Error()
+				}
+				r.Features = append(r.Features, f)
 				continue
 			}
 			// Probing is not possible for this program type (Tracing
 			// needs an attach target): report it as unknown, not
 			// missing; loading the program is the real test.
-			r.Features = append(r.Features, Feature{Name: h.name(), OK: true, Detail: "not probed: " + err.Error()})
+			r.Features = append(r.Features, Feature{Name: h.name(), Since: since[h.helperName()], OK: true, Detail: "not probed: " + err.Error()})
 		}
 	}
 	return r
@@ -156,14 +190,64 @@ func haveTPBTF() error {
 	return prog.Close()
 }
 
+// haveTracingHelper reports whether tp_btf programs may call fn, which
+// features.HaveProgramHelper cannot probe for Tracing programs: it loads a
+// tp_btf program that calls fn with no arguments. The verifier looks the
+// helper up before it checks the arguments, so "unknown func" in its log
+// means the kernel lacks the helper, and any other verdict that it has it.
+func haveTracingHelper(fn asm.BuiltinFunc) error {
+	prog, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
+		Type:       ebpf.Tracing,
+		AttachType: ebpf.AttachTraceRawTp,
+		AttachTo:   "sched_process_exec",
+		License:    "GPL",
+		Instructions: asm.Instructions{
+			fn.Call(),
+			asm.Mov.Imm(asm.R0, 0),
+			asm.Return(),
+		},
+	}, ebpf.ProgramOptions{LogLevel: ebpf.LogLevelBranch})
+	if err == nil {
+		return prog.Close()
+	}
+	var ve *ebpf.VerifierError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("probe %s for tp_btf: %w", fn, err)
+	}
+	for _, line := range ve.Log {
+		if strings.Contains(line, "unknown func") || strings.Contains(line, "invalid func") {
+			return fmt.Errorf("%s for tp_btf programs: %w (%s)", fn, ebpf.ErrNotSupported, strings.TrimSpace(line))
+		}
+	}
+	return nil
+}
+
 type helper struct {
 	progType ebpf.ProgramType
 	fn       asm.BuiltinFunc
 }
 
+// helperName is the helper's C name, e.g. "bpf_ringbuf_reserve".
+func (h helper) helperName() string {
+	return "bpf_" + strings.TrimPrefix(strings.ToLower(camelToSnake(h.fn.String())), "fn_")
+}
+
+// name is the helper for its program type, e.g.
+// "tracepoint:bpf_ringbuf_reserve".
 func (h helper) name() string {
-	fn := strings.TrimPrefix(strings.ToLower(camelToSnake(h.fn.String())), "fn_")
-	return strings.ToLower(h.progType.String()) + ":bpf_" + fn
+	return strings.ToLower(h.progType.String()) + ":" + h.helperName()
+}
+
+// mapTypes lists the distinct map types of spec, sorted.
+func mapTypes(spec *ebpf.CollectionSpec) []ebpf.MapType {
+	var out []ebpf.MapType
+	for _, m := range spec.Maps {
+		if !slices.Contains(out, m.Type) {
+			out = append(out, m.Type)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // helpers lists the distinct (program type, helper) pairs that spec's

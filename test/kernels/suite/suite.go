@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/rlimit"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -120,6 +121,10 @@ func Run(cfg Config, out io.Writer) Result {
 		writeLine(out, CheckPrefix, c)
 	}
 
+	if err := rlimit.RemoveMemlock(); err != nil {
+		// Since 5.11 BPF memory is charged to the cgroup instead.
+		cfg.Log.Debug("could not raise RLIMIT_MEMLOCK", zap.Error(err))
+	}
 	spec := loadPrograms(cfg, &r, emit)
 	r.Features = features.Detect(spec)
 	for _, f := range r.Features.Missing() {

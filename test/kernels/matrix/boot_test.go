@@ -1,0 +1,65 @@
+package matrix
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReadConsole(t *testing.T) {
+	tests := []struct {
+		name       string
+		console    string
+		wantChecks int
+		wantOK     bool
+		wantResult bool
+		wantErr    string
+	}{{
+		name: "passing guest amid kernel messages",
+		console: "[    0.000000] Linux version 6.1.0\r\n" +
+			"VIGIL-CHECK {\"check\":\"uptime\",\"ok\":true,\"ms\":3000}\r\n" +
+			"[    3.100000] random: crng init done\r\n" +
+			"VIGIL-CHECK {\"check\":\"exec\",\"mode\":\"generic\",\"ok\":true,\"ms\":12}\n" +
+			"VIGIL-KERNEL-RESULT {\"kernel\":\"6.1.0-56-cloud-amd64\",\"arch\":\"amd64\",\"ok\":true,\"passed\":2}\n" +
+			"[    9.000000] reboot: Power down\n",
+		wantChecks: 2, wantOK: true, wantResult: true,
+	}, {
+		name: "kernel message glued before a line",
+		console: "[    1.0] audit: initializedVIGIL-CHECK {\"check\":\"exec\",\"ok\":false,\"detail\":\"0 execve events\"}\n" +
+			"VIGIL-KERNEL-RESULT {\"ok\":false,\"failed\":1}\n",
+		wantChecks: 1, wantResult: true,
+	}, {
+		name:       "garbled check line",
+		console:    "VIGIL-CHECK {\"check\":\"ex\nVIGIL-KERNEL-RESULT {\"ok\":true}\n",
+		wantChecks: 1, wantOK: true, wantResult: true,
+	}, {
+		name:    "garbled result line",
+		console: "VIGIL-KERNEL-RESULT {\"ok\":tr\n",
+		wantErr: "garbled result line",
+	}, {
+		name:       "panic before the result",
+		console:    "VIGIL-CHECK {\"check\":\"uptime\",\"ok\":true}\nKernel panic - not syncing: Attempted to kill init!\n",
+		wantChecks: 1,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b Boot
+			tail := b.read(strings.NewReader(tt.console), time.Now())
+			if len(b.Checks) != tt.wantChecks {
+				t.Errorf("%d checks, want %d: %+v", len(b.Checks), tt.wantChecks, b.Checks)
+			}
+			if (b.Result != nil) != tt.wantResult {
+				t.Fatalf("result %+v, want one: %v", b.Result, tt.wantResult)
+			}
+			if b.Result != nil && b.Result.OK != tt.wantOK {
+				t.Errorf("result ok %v, want %v", b.Result.OK, tt.wantOK)
+			}
+			if !strings.Contains(b.Err, tt.wantErr) || (tt.wantErr == "" && b.Err != "") {
+				t.Errorf("err %q, want %q", b.Err, tt.wantErr)
+			}
+			if last := strings.TrimRight(tt.console, "\n"); !strings.HasSuffix(strings.ReplaceAll(last, "\r", ""), strings.Split(tail, "\n")[len(strings.Split(tail, "\n"))-1]) {
+				t.Errorf("tail %q does not end the console", tail)
+			}
+		})
+	}
+}

@@ -58,6 +58,10 @@ test-cluster: ## run the multi-tenant scenario on a real single-node Kubernetes 
 	./test/cluster/k8s-node-bins.sh >/dev/null
 	VIGIL_STRICT_TESTS=1 $(GO) test -count=1 -v -timeout 20m -run '^TestMultiTenant$$' ./test/cluster
 
+.PHONY: test-kernels
+test-kernels: ## boot the probe on Debian's kernels (5.10 to sid, amd64 and arm64) under qemu; KERNELS_ARGS='-series 6.1 -arch arm64' narrows it
+	$(GO) run ./test/kernels/run $(KERNELS_ARGS)
+
 .PHONY: bench
 bench: ## run the benchmarks (figures, not pass/fail)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...

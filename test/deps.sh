@@ -7,6 +7,9 @@ set -euo pipefail
 # containernetworking-plugins and busybox-static: the test cluster's pod
 # network and its workload image (test/cluster).
 pkgs=(clang llvm libbpf-dev bpftool make git containerd runc containernetworking-plugins busybox-static)
+# The kernel matrix (test/kernels): qemu boots Debian's kernels; cpio checks
+# the initramfs writer.
+pkgs+=(qemu-system-x86 qemu-system-arm cpio)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

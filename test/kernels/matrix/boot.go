@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,49 @@ type Boot struct {
 
 // OK reports whether the guest ran and every check passed.
 func (b Boot) OK() bool { return b.Err == "" && b.Result != nil && b.Result.OK }
+
+// Unsupported reports whether the boot failed only because the kernel is
+// older than features the probe needs: the guest ran, and every missing
+// feature was introduced after the kernel's series. Such a kernel is below
+// the minimum and expected to be refused, not a regression; a feature
+// missing from a kernel that should have it is a failure.
+func (b Boot) Unsupported() bool {
+	if b.OK() || b.Err != "" || b.Result == nil {
+		return false
+	}
+	missing := b.Result.Features.Missing()
+	for _, f := range missing {
+		if f.Since == "" || CompareSeries(b.Kernel.Series, f.Since) >= 0 {
+			return false
+		}
+	}
+	return len(missing) > 0
+}
+
+// Verdict is "ok", "unsupported" (see Unsupported) or "FAIL".
+func (b Boot) Verdict() string {
+	switch {
+	case b.OK():
+		return "ok"
+	case b.Unsupported():
+		return "unsupported"
+	}
+	return "FAIL"
+}
+
+// CompareSeries orders kernel releases by their numeric components:
+// "5.10" < "5.17" < "6.1" < "6.12".
+func CompareSeries(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		x, _ := strconv.Atoi(pa[i])
+		y, _ := strconv.Atoi(pb[i])
+		if x != y {
+			return x - y
+		}
+	}
+	return len(pa) - len(pb)
+}
 
 // consoleTail is how many console lines an error quotes.
 const consoleTail = 25

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilsec/vigil/test/kernels/features"
+	"github.com/vigilsec/vigil/test/kernels/suite"
 )
 
 func TestReadConsole(t *testing.T) {
@@ -61,5 +64,45 @@ func TestReadConsole(t *testing.T) {
 				t.Errorf("tail %q does not end the console", tail)
 			}
 		})
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	missing := func(fs ...features.Feature) *suite.Result {
+		return &suite.Result{Features: features.Report{Features: fs}}
+	}
+	tests := []struct {
+		name   string
+		series string
+		boot   Boot
+		want   string
+	}{
+		{"passed", "6.1", Boot{Result: &suite.Result{OK: true}}, "ok"},
+		{"no result", "6.1", Boot{Err: "no result within 4m0s"}, "FAIL"},
+		{"older than every missing feature", "5.10", Boot{Result: missing(
+			features.Feature{Name: "map:TaskStorage", Since: "5.11"}, features.Feature{Name: "tracing:bpf_loop", Since: "5.17"})}, "unsupported"},
+		{"missing a feature it should have", "6.1", Boot{Result: missing(features.Feature{Name: "tracing:bpf_loop", Since: "5.17"})}, "FAIL"},
+		{"missing a feature of unknown release", "5.10", Boot{Result: missing(features.Feature{Name: "tracepoint:bpf_x"})}, "FAIL"},
+		{"failed with nothing missing", "5.10", Boot{Result: &suite.Result{}}, "FAIL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.boot.Kernel = Kernel{Arch: "amd64", Series: tt.series}
+			if got := tt.boot.Verdict(); got != tt.want {
+				t.Errorf("Verdict() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompareSeries(t *testing.T) {
+	ordered := []string{"4.19", "5.4", "5.10", "5.17", "6.1", "6.12", "7.2"}
+	for i := range ordered {
+		for j := range ordered {
+			got := CompareSeries(ordered[i], ordered[j])
+			if (got < 0) != (i < j) || (got == 0) != (i == j) {
+				t.Errorf("CompareSeries(%s, %s) = %d", ordered[i], ordered[j], got)
+			}
+		}
 	}
 }

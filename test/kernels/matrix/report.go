@@ -15,10 +15,6 @@ func WriteTable(w io.Writer, r Report) {
 	fmt.Fprintln(tw, "KERNEL\tRELEASE\tLOADED\tATTACHED\tEVENTS\tBOOT\tWALL\tVERDICT")
 	for _, b := range r.Boots {
 		release, loaded, attached, events := "-", "-", "-", "-"
-		verdict := "FAIL"
-		if b.OK() {
-			verdict = "ok"
-		}
 		if res := b.Result; res != nil {
 			release = res.Kernel
 			n := 0
@@ -29,16 +25,17 @@ func WriteTable(w io.Writer, r Report) {
 			}
 			loaded = fmt.Sprintf("%d/%d", n, len(res.Programs))
 			attached = yesNo(res.Attached)
-			events = fmt.Sprintf("%d/%d", res.Passed, res.Passed+res.Failed)
-			if res.Skipped > 0 {
-				events += fmt.Sprintf(" (%d skipped)", res.Skipped)
-			}
+			events = eventCounts(b)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Kernel.Name(), release, loaded, attached, events,
-			secs(b.FirstLine), secs(b.Wall), verdict)
+			secs(b.FirstLine), secs(b.Wall), b.Verdict())
 	}
 	tw.Flush()
 	for _, b := range r.Boots {
+		if b.Unsupported() {
+			fmt.Fprintf(w, "\n== %s is below the minimum: %s\n", b.Kernel.Name(), b.Result.Missing)
+			continue
+		}
 		if b.Err != "" {
 			fmt.Fprintf(w, "\n== %s (%s %s): %s\n", b.Kernel.Name(), b.Kernel.Package, b.Kernel.Version, b.Err)
 		}
@@ -54,6 +51,31 @@ func WriteTable(w io.Writer, r Report) {
 		}
 	}
 	fmt.Fprintf(w, "\nfetch %s, build %s, total %s; console logs in %s\n", secs(r.Fetch), secs(r.Build), secs(r.Total), r.OutDir)
+}
+
+// eventCounts counts the event checks (one behaviour each, per attach
+// mode): passed/run, and skipped ones.
+func eventCounts(b Boot) string {
+	passed, run, skipped := 0, 0, 0
+	for _, c := range b.Checks {
+		if c.Family == "" || c.Family == "load" {
+			continue
+		}
+		switch {
+		case c.Skipped:
+			skipped++
+		case c.OK:
+			passed++
+			run++
+		default:
+			run++
+		}
+	}
+	s := fmt.Sprintf("%d/%d", passed, run)
+	if skipped > 0 {
+		s += fmt.Sprintf(" (%d skipped)", skipped)
+	}
+	return s
 }
 
 func yesNo(b bool) string {

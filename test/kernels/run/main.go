@@ -43,11 +43,7 @@ func main() {
 		Timeout:  *timeout,
 		OutDir:   *out,
 		Progress: func(b matrix.Boot) {
-			verdict := "ok"
-			if !b.OK() {
-				verdict = "FAIL"
-			}
-			fmt.Fprintf(os.Stderr, "boot %s %s: %s in %.1fs\n", b.Kernel.Name(), b.Kernel.Version, verdict, b.Wall.Seconds())
+			fmt.Fprintf(os.Stderr, "boot %s %s: %s in %.1fs\n", b.Kernel.Name(), b.Kernel.Version, b.Verdict(), b.Wall.Seconds())
 		},
 	}
 	r, err := matrix.Run(ctx, opts)

@@ -84,6 +84,10 @@ type Result struct {
 	Failed   int  `json:"failed"`
 	Skipped  int  `json:"skipped"`
 	OK       bool `json:"ok"`
+	// Missing is the feature detector's message naming every feature the
+	// kernel lacks (the message the agent should refuse the kernel with),
+	// empty when none is.
+	Missing string `json:"missing,omitempty"`
 	// Failures names each failed check with its reason.
 	Failures []string `json:"failures,omitempty"`
 	Millis   int64    `json:"ms"`
@@ -127,6 +131,9 @@ func Run(cfg Config, out io.Writer) Result {
 	}
 	spec := loadPrograms(cfg, &r, emit)
 	r.Features = features.Detect(spec)
+	if err := r.Features.Err(); err != nil {
+		r.Missing = err.Error()
+	}
 	for _, f := range r.Features.Missing() {
 		emit(Check{Check: "feature " + f.Name, Detail: f.Detail})
 	}

@@ -17,8 +17,9 @@
 # Environment:
 #   VIGIL_KERNEL_CACHE   cache directory (default /var/cache/vigil/kernels,
 #                        or ~/.cache/vigil/kernels when that is not writable)
-#   VIGIL_KERNEL_SERIES  space-separated series to keep (e.g. "5.10 6.1");
-#                        default: every series found
+#   VIGIL_KERNEL_SERIES  space-separated series to keep (e.g. "5.10 6.1"),
+#                        where "newest" and "oldest" name the newest and
+#                        oldest series found; default: every series found
 #   VIGIL_KERNEL_REFRESH 1: refresh the package indexes even when they are
 #                        less than a day old
 #   VIGIL_DEBIAN_MIRROR, VIGIL_DEBIAN_SECURITY_MIRROR: archive URLs
@@ -140,13 +141,16 @@ for arch in "${arches[@]}"; do
   mapfile -t metas < <(apt-cache "${apt_opts[@]}" madison "linux-image-cloud-$arch" |
     awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -Vru)
   [ ${#metas[@]} -gt 0 ] || { log "$arch: no linux-image-cloud-$arch in the indexes"; exit 1; }
+  # The series to keep, with the keywords "newest" and "oldest" resolved.
+  mapfile -t all_series < <(printf '%s\n' "${metas[@]}" | cut -d. -f1,2 | awk '!seen[$0]++')
+  want=" ${VIGIL_KERNEL_SERIES:-${all_series[*]}} "
+  want=${want/ newest / ${all_series[0]} }
+  want=${want/ oldest / ${all_series[${#all_series[@]}-1]} }
   declare -A done_series=()
   for meta in "${metas[@]}"; do
     series=$(echo "$meta" | cut -d. -f1,2)
     [ -z "${done_series[$series]:-}" ] || continue
-    if [ -n "${VIGIL_KERNEL_SERIES:-}" ] && ! grep -qw -- "$series" <<<"$VIGIL_KERNEL_SERIES"; then
-      continue
-    fi
+    [[ "$want" == *" $series "* ]] || continue
     dir="$cache/$arch/$series"
     if [ -s "$dir/vmlinuz" ] && [ "$(cut -d' ' -f2 "$dir/package" 2>/dev/null)" = "$meta" ]; then
       :
@@ -167,9 +171,7 @@ for arch in "${arches[@]}"; do
   for dir in "$cache/$arch"/*/; do
     series=$(basename "$dir")
     [ "$series" != busybox ] && [ -z "${done_series[$series]:-}" ] && [ -s "$dir/vmlinuz" ] || continue
-    if [ -n "${VIGIL_KERNEL_SERIES:-}" ] && ! grep -qw -- "$series" <<<"$VIGIL_KERNEL_SERIES"; then
-      continue
-    fi
+    [[ "$want" == *" $series "* ]] || continue
     log "$arch: $series: using the cached $(cat "$dir/package")"
     read -r pkg ver <"$dir/package"
     echo "kernel $arch $series $pkg $ver ${dir%/}/vmlinuz"

@@ -20,7 +20,8 @@ type Options struct {
 	Root string
 	// Arches to boot (default amd64 and arm64).
 	Arches []string
-	// Series keeps only these major.minor series (default: all fetched).
+	// Series keeps only these major.minor series, where "oldest" and
+	// "newest" name the oldest and newest published (default: all).
 	Series []string
 	// Parallel is how many VMs run at once (default 2).
 	Parallel int

@@ -22,7 +22,7 @@ import (
 
 func main() {
 	arches := flag.String("arch", "amd64,arm64", "comma-separated architectures")
-	series := flag.String("series", "", "comma-separated kernel series to boot (default: every series found)")
+	series := flag.String("series", "", "comma-separated kernel series to boot, e.g. 5.10,6.1 or oldest,newest (default: every series found)")
 	parallel := flag.Int("parallel", 2, "VMs at a time")
 	timeout := flag.Duration("timeout", 4*time.Minute, "limit for one boot")
 	out := flag.String("out", "", "directory for the initramfs images and console logs (default: a new temporary directory)")

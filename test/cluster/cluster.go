@@ -118,6 +118,11 @@ func Start(t testing.TB, images ...string) *Cluster {
 			testutil.Unavailable(t, fmt.Sprintf("%s missing (run test/k8s-bins.sh, test/cluster/k8s-node-bins.sh and make deps)", b))
 		}
 	}
+	lock, err := lockHost(t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() }) // runs after teardown (registered later)
 	host, err := saveHostState()
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +138,9 @@ func Start(t testing.TB, images ...string) *Cluster {
 	c := &Cluster{t: t, Dir: dir, NodeIP: nodeIP, host: host, KubectlBin: filepath.Join(node, "kubectl"),
 		ContainerdSocket: filepath.Join(dir, "containerd.sock")}
 	t.Cleanup(c.teardown)
+	if err := host.save(dir); err != nil {
+		t.Fatal(err)
+	}
 	for _, sub := range []string{"logs", "etcd", "cni/conf", "cni/ipam", "containerd", "kubelet-pki"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			t.Fatal(err)
@@ -506,6 +514,7 @@ func (c *Cluster) teardown() {
 	for _, err := range c.host.restore(c.Dir) {
 		c.t.Logf("cluster teardown: %v", err)
 	}
+	forget()
 	if os.Getenv("VIGIL_KEEP_CLUSTER_DIR") == "" {
 		if err := os.RemoveAll(c.Dir); err != nil {
 			c.t.Logf("cluster teardown: %v", err)

@@ -2,12 +2,16 @@ package cluster
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // kubeletSysctls are the kernel settings the kubelet changes at start
@@ -29,6 +33,11 @@ type hostState struct {
 	sysctls map[string]string
 	created []string // kubeletPaths that did not exist
 	cgroups []string // cgroup hierarchies' mount points
+	// podParents are the QoS cgroups (kubepods, kubepods/burstable,
+	// kubepods/besteffort of each hierarchy) that did not exist: other
+	// tests on the host may lay out cgroups like the kubelet, so only
+	// these and the cluster's own pod cgroups are removed.
+	podParents []string
 }
 
 // saveHostState records the kubelet's sysctls and which of its paths exist.
@@ -56,6 +65,11 @@ func saveHostState() (*hostState, error) {
 	for _, line := range strings.Split(string(mounts), "\n") {
 		if f := strings.Fields(line); len(f) > 2 && (f[2] == "cgroup" || f[2] == "cgroup2") {
 			h.cgroups = append(h.cgroups, f[1])
+			for _, q := range []string{"kubepods", "kubepods/burstable", "kubepods/besteffort"} {
+				if _, err := os.Stat(filepath.Join(f[1], q)); err != nil {
+					h.podParents = append(h.podParents, filepath.Join(f[1], q))
+				}
+			}
 		}
 	}
 	return h, nil
@@ -75,22 +89,31 @@ func (h *hostState) restoreSysctls() error {
 	return nil
 }
 
-// restore writes the sysctls back, unmounts what is mounted below the
-// kubelet's paths and dir, removes the kubelet's paths and the pod cgroups
-// (kubepods) of every hierarchy.
+// restore writes the sysctls back, removes the cluster's pod cgroups (the
+// pods the kubelet knew, from its root directory) and the QoS cgroups it
+// created, unmounts what is mounted below the kubelet's paths and dir, and
+// removes the kubelet's paths.
 func (h *hostState) restore(dir string) []error {
 	var errs []error
 	if err := h.restoreSysctls(); err != nil {
 		errs = append(errs, err)
 	}
+	pods, _ := os.ReadDir("/var/lib/kubelet/pods")
+	for _, root := range h.cgroups {
+		for _, q := range []string{"kubepods", "kubepods/burstable", "kubepods/besteffort"} {
+			for _, pod := range pods {
+				if err := removeCgroupTree(filepath.Join(root, q, "pod"+pod.Name())); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	for i := len(h.podParents) - 1; i >= 0; i-- {
+		os.Remove(h.podParents[i]) // only when empty: children first
+	}
 	unmountBelow(append([]string{dir}, h.created...)...)
 	for _, p := range h.created {
 		if err := os.RemoveAll(p); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, root := range h.cgroups {
-		if err := removeCgroupTree(filepath.Join(root, "kubepods")); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -145,4 +168,142 @@ func removeCgroupTree(root string) error {
 		}
 	}
 	return last
+}
+
+// stateDir holds the lock that serialises cluster tests on a host and the
+// record of the running cluster, from which a later run cleans up after one
+// that was killed.
+const stateDir = "/run/vigil-test-cluster"
+
+// record is what a later run needs to undo a killed run's changes.
+type record struct {
+	Dir     string            `json:"dir"`
+	Sysctls map[string]string `json:"sysctls"`
+	Created []string          `json:"created"`
+	Cgroups []string          `json:"cgroups"`
+	Parents []string          `json:"pod_parents"`
+}
+
+// lockHost takes the host-wide cluster lock, waiting for another cluster
+// test to finish, then undoes what a killed earlier run left behind. The
+// returned file holds the lock until closed.
+func lockHost(logf func(string, ...any)) (*os.File, error) {
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(stateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		logf("cluster: waiting for another cluster test on this host")
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(stateDir, "state.json"))
+	if err == nil {
+		var r record
+		if err := json.Unmarshal(b, &r); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s/state.json: %w", stateDir, err)
+		}
+		logf("cluster: cleaning up after a killed run in %s", r.Dir)
+		r.recover()
+		os.Remove(filepath.Join(stateDir, "state.json"))
+	}
+	return f, nil
+}
+
+// save records the running cluster.
+func (h *hostState) save(dir string) error {
+	b, err := json.Marshal(record{Dir: dir, Sysctls: h.sysctls, Created: h.created, Cgroups: h.cgroups, Parents: h.podParents})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(stateDir, "state.json"), b, 0o644)
+}
+
+// forget removes the record after a clean teardown.
+func forget() { os.Remove(filepath.Join(stateDir, "state.json")) }
+
+// recover kills what a killed run started — the processes naming its
+// directory (components, containerd, the shims) and the shims' children
+// (the containers' first processes; killing one ends its PID namespace) —
+// then restores the host as teardown would.
+func (r record) recover() {
+	var pids []int
+	shims := map[int]bool{}
+	parents := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
+			// pid (comm) state ppid ...: comm may hold spaces.
+			if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+				if f := strings.Fields(string(stat[i+1:])); len(f) > 1 {
+					parents[pid], _ = strconv.Atoi(f[1])
+				}
+			}
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && r.Dir != "" && strings.Contains(string(cmdline), r.Dir) {
+			pids = append(pids, pid)
+			if strings.Contains(string(cmdline), "containerd-shim") {
+				shims[pid] = true
+			}
+		}
+	}
+	for pid, ppid := range parents {
+		if shims[ppid] {
+			pids = append(pids, pid)
+		}
+	}
+	// The pods' network namespaces are bind-mounted by the runtime below
+	// /var/run/netns: find those the killed run's containers are in.
+	netns := map[uint64]bool{}
+	for _, pid := range pids {
+		var st syscall.Stat_t
+		if syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st) == nil {
+			netns[st.Ino] = true
+		}
+	}
+	var st syscall.Stat_t
+	if syscall.Stat("/proc/self/ns/net", &st) == nil {
+		delete(netns, st.Ino) // host-network processes
+	}
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if files, err := os.ReadDir("/var/run/netns"); err == nil {
+		for _, f := range files {
+			p := filepath.Join("/var/run/netns", f.Name())
+			var st syscall.Stat_t
+			if syscall.Stat(p, &st) == nil && netns[st.Ino] {
+				syscall.Unmount(p, syscall.MNT_DETACH)
+				os.Remove(p)
+			}
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		alive := 0
+		for _, pid := range pids {
+			if syscall.Kill(pid, 0) == nil {
+				alive++
+			}
+		}
+		if alive == 0 {
+			break
+		}
+	}
+	exec.Command("ip", "link", "del", BridgeName).Run()
+	h := &hostState{sysctls: r.Sysctls, created: r.Created, cgroups: r.Cgroups, podParents: r.Parents}
+	h.restore(r.Dir)
+	if r.Dir != "" {
+		os.RemoveAll(r.Dir)
+	}
 }

@@ -177,7 +177,9 @@ func (b *Boot) read(r io.Reader, start time.Time) string {
 		if i := strings.Index(line, suite.ResultPrefix); i >= 0 {
 			var r suite.Result
 			if err := json.Unmarshal([]byte(line[i+len(suite.ResultPrefix):]), &r); err != nil {
-				b.Err = "garbled result line: " + err.Error()
+				if b.Result == nil {
+					b.Err = "garbled result line: " + err.Error()
+				}
 				continue
 			}
 			b.Err = ""

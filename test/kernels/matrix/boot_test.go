@@ -106,3 +106,19 @@ func TestCompareSeries(t *testing.T) {
 		}
 	}
 }
+
+func FuzzReadConsole(f *testing.F) {
+	f.Add("VIGIL-CHECK {\"check\":\"exec\",\"ok\":true}\nVIGIL-KERNEL-RESULT {\"ok\":true}\n")
+	f.Add("[ 1.0] x VIGIL-KERNEL-RESULT {\"ok\":tr\r\n")
+	f.Add("VIGIL-KERNEL-RESULT {}\nVIGIL-KERNEL-RESULT {\n")
+	f.Fuzz(func(t *testing.T, console string) {
+		var b Boot
+		b.read(strings.NewReader(console), time.Now())
+		if b.Result != nil && b.Err != "" {
+			t.Fatalf("both a result and an error: %q", b.Err)
+		}
+		if n := strings.Count(console, "VIGIL-CHECK "); len(b.Checks) > n {
+			t.Fatalf("%d checks from %d check prefixes", len(b.Checks), n)
+		}
+	})
+}

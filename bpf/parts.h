@@ -105,23 +105,43 @@ static __always_inline __u32 put_sockaddr(__u8 *buf, __u32 off, const __u64 *arg
 #define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+
 #define EINPROGRESS 115
+
+/* fd_file returns the file that fd refers to in task, NULL when none. */
+static __always_inline struct file *fd_file(struct task_struct *task, __s64 fd)
+{
+	struct fdtable *fdt = task->files->fdt;
+	struct file *file = NULL;
+
+	if (fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	bpf_core_read(&file, sizeof(file), &fdt->fd[fd & 0xfffff]);
+	return file;
+}
+
+#define S_IFDIR 0040000
+
+/* fd_is_dir tells whether fd in task refers to a directory. */
+static __always_inline int fd_is_dir(struct task_struct *task, __s64 fd)
+{
+	struct file *file = fd_file(task, fd);
+
+	return file && (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) == S_IFDIR;
+}
 
 /* put_local writes PART_LOCAL, the own address of the socket that is fd in
  * the current task, when fd is an IPv4 or IPv6 socket. */
 static __always_inline __u32 put_local(__u8 *buf, __u32 off, struct task_struct *task, __s64 fd)
 {
-	struct fdtable *fdt = task->files->fdt;
-	struct file *file = NULL;
+	struct file *file;
 	struct socket *sock;
 	struct sock *sk;
 	__u8 *p;
 
 	if (off > OFF_MASK - (PART_HDR + 28))
 		return off;
-	if (fd < 0 || fd >= fdt->max_fds)
-		return off;
-	bpf_core_read(&file, sizeof(file), &fdt->fd[fd & 0xfffff]);
+	file = fd_file(task, fd);
 	if (!file)
 		return off;
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)

@@ -123,7 +123,7 @@ int sys_exit(struct sys_exit_ctx *ctx)
 	in->nr = -1;
 	if (!in->pidns)
 		in->pidns = pidns_inum(task);
-	if (!(spec->str_mask | spec->sa_arg | spec->struct_arg | spec->local_fd)) {
+	if (!(spec->str_mask | spec->sa_arg | spec->struct_arg | spec->local_fd | spec->ret_fd_dir)) {
 		/* No variable part: build the record in the ring buffer itself. */
 		h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
 		if (!h) {
@@ -145,6 +145,8 @@ int sys_exit(struct sys_exit_ctx *ctx)
 	h->syscall = ctx->nr;
 	h->ret = ctx->ret;
 	__builtin_memcpy(h->args, in->args, sizeof(h->args));
+	if (spec->ret_fd_dir && ctx->ret >= 0 && fd_is_dir(task, ctx->ret))
+		h->flags |= RECORD_OPENED_DIR;
 	off = put_args(buf, sizeof(*h), task, h->args, spec, ctx->ret);
 	submit(buf, off);
 	return 0;

@@ -32,6 +32,7 @@ enum part_tag {
 /* Header flags. */
 enum record_flag {
 	RECORD_PATH_TRUNCATED = 1, /* PART_EXE did not reach the root */
+	RECORD_OPENED_DIR = 2,     /* an open-family call returned a directory */
 };
 
 /* exe_info flags. */
@@ -83,6 +84,7 @@ struct syscall_spec {
 	__u8 struct_arg;  /* 1 + index of an argument pointing to a struct to copy */
 	__u8 struct_size; /* bytes of that struct to copy (at most STRUCT_MAX) */
 	__u8 local_fd;    /* LOCAL_FD_*: whose socket's own address to record */
+	__u8 ret_fd_dir;  /* the return value is an fd: flag RECORD_OPENED_DIR */
 };
 
 enum local_fd {

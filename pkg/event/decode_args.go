@@ -24,6 +24,9 @@ type ArgSpec struct {
 	// LocalFd says whose socket's own address to capture into
 	// Args.LocalAddr (LocalFd*).
 	LocalFd uint8
+	// RetFdDir asks the probe to flag a returned descriptor that is a
+	// directory (Args.OpenedDir).
+	RetFdDir bool
 }
 
 // Which socket's own address is captured.
@@ -135,22 +138,22 @@ var argLayouts = [NumTypes]argLayout{
 			a.Flags = binary.LittleEndian.Uint64(r.structB) & 0xffffffff
 		}
 	}},
-	TypeOpen: {ArgSpec{NArgs: 3, StrMask: str(0)}, func(a *Args, r *rawArgs) {
+	TypeOpen: {ArgSpec{NArgs: 3, StrMask: str(0), RetFdDir: true}, func(a *Args, r *rawArgs) {
 		fillPathAt(-1, 0)(a, r)
 		a.Flags, a.Mode = r.args[1], r.u32(2)
 	}},
-	TypeOpenat: {ArgSpec{NArgs: 4, StrMask: str(1)}, func(a *Args, r *rawArgs) {
+	TypeOpenat: {ArgSpec{NArgs: 4, StrMask: str(1), RetFdDir: true}, func(a *Args, r *rawArgs) {
 		fillPathAt(0, 1)(a, r)
 		a.Flags, a.Mode = r.args[2], r.u32(3)
 	}},
-	TypeOpenat2: {ArgSpec{NArgs: 4, StrMask: str(1), StructArg: 3, StructSize: 16}, func(a *Args, r *rawArgs) {
+	TypeOpenat2: {ArgSpec{NArgs: 4, StrMask: str(1), StructArg: 3, StructSize: 16, RetFdDir: true}, func(a *Args, r *rawArgs) {
 		fillPathAt(0, 1)(a, r)
 		if len(r.structB) >= 16 { // struct open_how: flags, mode, resolve
 			a.Flags = binary.LittleEndian.Uint64(r.structB)
 			a.Mode = uint32(binary.LittleEndian.Uint64(r.structB[8:]))
 		}
 	}},
-	TypeCreat: {ArgSpec{NArgs: 2, StrMask: str(0)}, func(a *Args, r *rawArgs) {
+	TypeCreat: {ArgSpec{NArgs: 2, StrMask: str(0), RetFdDir: true}, func(a *Args, r *rawArgs) {
 		fillPathAt(-1, 0)(a, r)
 		a.Flags, a.Mode = creatFlags, r.u32(1)
 	}},

@@ -133,6 +133,9 @@ func testEventFamilies(t *testing.T, mode string) {
 			if dirOpen.Ret != int64(ev.Args.DirFd) {
 				t.Errorf("directory opened as fd %d, openat used dirfd %d", dirOpen.Ret, ev.Args.DirFd)
 			}
+			if !dirOpen.Args.OpenedDir || ev.Args.OpenedDir {
+				t.Errorf("opened-dir flag: directory %v, file %v", dirOpen.Args.OpenedDir, ev.Args.OpenedDir)
+			}
 		},
 	}, {
 		name: "exec",

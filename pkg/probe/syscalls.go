@@ -96,6 +96,9 @@ func (p *Probe) writeSpec(t event.Type, enabled bool) error {
 		StructSize: a.StructSize,
 		LocalFd:    a.LocalFd,
 	}
+	if a.RetFdDir {
+		spec.RetFdDir = 1
+	}
 	if enabled {
 		spec.Enabled = 1
 	}

@@ -70,6 +70,7 @@ type vigilSyscallSpec struct {
 	StructArg  uint8
 	StructSize uint8
 	LocalFd    uint8
+	RetFdDir   uint8
 }
 
 // Names of all BPF objects in the ELF.

@@ -62,8 +62,8 @@ func TestQueue(t *testing.T) {
 		slow      bool // the consumer blocks until every record is read
 		wantDrops bool
 	}{
-		{"fast consumer", 10000, 100, 1024, false, false},
-		{"slow consumer", 10000, 0, 512, true, true},
+		{"queue holds everything", 10000, 100, 1 << 16, false, false},
+		{"consumer stalls", 10000, 0, 512, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -24,13 +25,24 @@ func TestCaptureThenReplay(t *testing.T) {
 	var stderr bytes.Buffer
 	done := make(chan int)
 	go func() {
-		done <- dispatch([]string{"capture", "-o", file, "--duration", "3s", "--types", "mkdirat,mkdir"}, &bytes.Buffer{}, &stderr)
+		done <- dispatch([]string{"capture", "-o", file, "--duration", "4s", "--types", "mkdirat,mkdir"}, &bytes.Buffer{}, &stderr)
 	}()
-	time.Sleep(1500 * time.Millisecond) // the probe is attached and the state scanned
-	if out, err := exec.Command(mkdir, target).CombinedOutput(); err != nil {
-		t.Fatalf("mkdir: %v %s", err, out)
+	// The probe attaches and the state is scanned first, which takes a
+	// while on a loaded machine: make directories until the capture ends,
+	// so that some are made while it records.
+	var code int
+	for i := 0; ; i++ {
+		if out, err := exec.Command(mkdir, fmt.Sprintf("%s-%d", target, i)).CombinedOutput(); err != nil {
+			t.Fatalf("mkdir: %v %s", err, out)
+		}
+		select {
+		case code = <-done:
+		case <-time.After(100 * time.Millisecond):
+			continue
+		}
+		break
 	}
-	if code := <-done; code != 0 {
+	if code != 0 {
 		t.Fatalf("capture exit %d: %s", code, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "records in") {
@@ -61,7 +73,7 @@ func TestCaptureThenReplay(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &ev); err != nil {
 			t.Fatalf("event line %q: %v", l, err)
 		}
-		if ev.Args.Path == target && ev.Comm == "mkdir" && strings.HasPrefix(ev.Type, "mkdir") {
+		if strings.HasPrefix(ev.Args.Path, target+"-") && ev.Comm == "mkdir" && strings.HasPrefix(ev.Type, "mkdir") {
 			found = true
 		}
 	}

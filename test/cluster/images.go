@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // Images of the scenario, all built from static binaries.
@@ -45,14 +47,7 @@ func goBuild(out, pkg string, ldflags string) error {
 // archives below dir and returns their paths, for Start.
 func BuildImages(t testing.TB, dir string) []string {
 	t.Helper()
-	lookPath := func(name string) string {
-		p, err := exec.LookPath(name)
-		if err != nil {
-			t.Skipf("%s missing (make deps)", name)
-		}
-		return p
-	}
-	busybox := lookPath("busybox")
+	busybox := testutil.RequireBinary(t, "busybox")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // tenantWorkload is one tenant's namespace and workload pod.
@@ -229,8 +231,18 @@ func TestMultiTenant(t *testing.T) {
 		alertsB := after.get(`vigil_tenant_alerts_total{tenant="tenant-b"}`) - before.get(`vigil_tenant_alerts_total{tenant="tenant-b"}`)
 		suppB := after.get(`vigil_tenant_alerts_suppressed_total{tenant="tenant-b"}`) - before.get(`vigil_tenant_alerts_suppressed_total{tenant="tenant-b"}`)
 		suppA := after.get(`vigil_tenant_alerts_suppressed_total{tenant="tenant-a"}`)
-		t.Logf("figure: tenant-b alerts %.0f (%.0f/s), suppressed %.0f; tenant-a suppressed %.0f; kernel drops %.0f, queue drops %.0f",
-			alertsB, alertsB/floodDur.Seconds(), suppB, suppA, after.sum("vigil_kernel_drops_total"), after.sum("vigil_queue_drops_total"))
+		t.Logf("figure: tenant-b alerts %.0f (%.0f/s), suppressed %.0f, summarised %.0f; tenant-a suppressed %.0f; kernel drops %.0f, queue drops %.0f",
+			alertsB, alertsB/floodDur.Seconds(), suppB, summarised, suppA, after.sum("vigil_kernel_drops_total"), after.sum("vigil_queue_drops_total"))
+		for _, k := range []string{
+			`vigil_tenant_events_total{tenant="tenant-a"}`, `vigil_tenant_events_total{tenant="tenant-b"}`,
+			`vigil_tenant_alerts_total{tenant="tenant-a"}`, `vigil_tenant_alerts_total{tenant="tenant-b"}`,
+			`vigil_tenant_alerts_suppressed_total{tenant="tenant-a"}`, `vigil_tenant_alerts_suppressed_total{tenant="tenant-b"}`,
+		} {
+			t.Logf("figure: /metrics %s %.0f", k, after.get(k))
+		}
+		if after.get(`vigil_tenant_alerts_total{tenant="tenant-a"}`) == 0 {
+			t.Errorf("/metrics has no alerts for tenant-a")
+		}
 		if alertsB < 1000*floodSeconds/2 {
 			t.Errorf("tenant-b raised %.0f alerts in %ds: not a flood of thousands per second", alertsB, floodSeconds)
 		}
@@ -414,10 +426,18 @@ func TestMultiTenant(t *testing.T) {
 			}
 		}
 		t.Logf("figure: agent log lines by level %v", levels)
-		rss, hwm := agentMemory(t, c, agentPod)
-		t.Logf("figure: agent RSS %d MiB, peak %d MiB (limit 1024 MiB)", rss>>20, hwm>>20)
-		if hwm > 1<<30 {
-			t.Errorf("agent peak RSS %d MiB over its 1 GiB limit", hwm>>20)
+		rss, hwm, cgPeak := agentMemory(t, c, agentPod)
+		t.Logf("figure: agent RSS %d MiB, peak RSS %d MiB, peak memory cgroup usage %d MiB (BPF maps and page cache included; limit 1024 MiB)",
+			rss>>20, hwm>>20, cgPeak>>20)
+		if hwm > 1<<30 || cgPeak >= 1<<30 {
+			t.Errorf("agent memory over its 1 GiB limit: peak RSS %d MiB, cgroup peak %d MiB", hwm>>20, cgPeak>>20)
+		}
+		p, err := c.Client.CoreV1().Pods(releaseNS).Get(ctx, agentPod.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := p.Status.ContainerStatuses[0]; st.RestartCount != 0 || st.LastTerminationState.Terminated != nil {
+			t.Errorf("agent restarted %d times (last termination %+v)", st.RestartCount, st.LastTerminationState.Terminated)
 		}
 	})
 	t.Logf("figure: scenario done at %s", time.Since(t0).Round(time.Millisecond))
@@ -496,7 +516,7 @@ func helmTemplate(t *testing.T, c *Cluster, natsURL string, natsPort int) string
 		out, _ := exec.Command("go", "env", "GOPATH").Output()
 		helm = filepath.Join(strings.TrimSpace(string(out)), "bin", "helm")
 		if _, err := os.Stat(helm); err != nil {
-			t.Skip("helm missing (make deps)")
+			testutil.Unavailable(t, "helm missing (make deps)")
 		}
 	}
 	cgroup := "/sys/fs/cgroup"
@@ -581,8 +601,9 @@ func agentCapabilities(t *testing.T) []string {
 }
 
 // agentMemory returns the agent process's resident and peak resident set
-// sizes, found through the runtime's task list.
-func agentMemory(t *testing.T, c *Cluster, pod *corev1.Pod) (rss, hwm int64) {
+// sizes, found through the runtime's task list, and the peak usage of its
+// memory cgroup (what the limit applies to).
+func agentMemory(t *testing.T, c *Cluster, pod *corev1.Pod) (rss, hwm, cgPeak int64) {
 	t.Helper()
 	id := strings.TrimPrefix(pod.Status.ContainerStatuses[0].ContainerID, "containerd://")
 	for _, line := range strings.Split(c.Ctr("tasks", "ls"), "\n") {
@@ -607,10 +628,45 @@ func agentMemory(t *testing.T, c *Cluster, pod *corev1.Pod) (rss, hwm int64) {
 				hwm = kb << 10
 			}
 		}
-		return rss, hwm
+		return rss, hwm, memoryCgroupPeak(t, f[1])
 	}
 	t.Fatalf("agent container %s not among the runtime's tasks", id)
-	return 0, 0
+	return 0, 0, 0
+}
+
+// memoryCgroupPeak returns the peak usage of pid's memory cgroup (cgroup v1
+// memory.max_usage_in_bytes, or v2 memory.peak).
+func memoryCgroupPeak(t *testing.T, pid string) int64 {
+	t.Helper()
+	cg, err := os.ReadFile("/proc/" + pid + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(cg), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		var path string
+		switch {
+		case f[1] == "memory":
+			path = filepath.Join("/sys/fs/cgroup/memory", f[2], "memory.max_usage_in_bytes")
+		case f[0] == "0" && f[1] == "":
+			path = filepath.Join("/sys/fs/cgroup", f[2], "memory.peak")
+		default:
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err == nil {
+			return v
+		}
+	}
+	t.Errorf("no memory cgroup peak for pid %s", pid)
+	return 0
 }
 
 const namespaceTmpl = `apiVersion: v1

@@ -50,7 +50,8 @@ apt_for() {
   mkdir -p "$root/state/lists/partial" "$root/cache/archives/partial" "$root/etc/preferences.d"
   [ -e "$root/state/status" ] || : >"$root/state/status"
   local o="[arch=$arch signed-by=$keyring]"
-  cat >"$root/etc/sources.list" <<EOF
+  # Rewritten only when it changes: apt rebuilds its cache when it is newer.
+  cat >"$root/etc/sources.list.new" <<EOF
 deb $o $mirror bullseye main
 deb $o $security bullseye-security main
 deb $o $mirror bookworm main
@@ -59,11 +60,17 @@ deb $o $mirror trixie main
 deb $o $security trixie-security main
 deb $o $mirror sid main
 EOF
+  if cmp -s "$root/etc/sources.list.new" "$root/etc/sources.list"; then
+    rm "$root/etc/sources.list.new"
+  else
+    mv "$root/etc/sources.list.new" "$root/etc/sources.list"
+  fi
   apt_opts=(
     -o "Dir::Etc::sourcelist=$root/etc/sources.list" -o "Dir::Etc::sourceparts=-"
     -o "Dir::Etc::preferencesparts=$root/etc/preferences.d"
     -o "Dir::State=$root/state" -o "Dir::State::status=$root/state/status"
     -o "Dir::Cache=$root/cache" -o "APT::Architecture=$arch" -o "APT::Architectures=$arch"
+    -o "Dir::Cache::pkgcache=$root/cache/pkgcache.bin" -o "Dir::Cache::srcpkgcache=$root/cache/srcpkgcache.bin"
     -o "Acquire::Languages=none" -o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
     -o "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false"
     -o "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false"

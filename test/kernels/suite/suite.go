@@ -176,7 +176,6 @@ func runMode(cfg Config, mode string, r *Result, emit func(Check)) {
 	t := time.Now()
 	pcfg := probe.DefaultConfig()
 	pcfg.Attach = mode
-	pcfg.RingBufferSize = 4 << 20
 	p, err := probe.Open(pcfg, cfg.Log)
 	if err != nil {
 		r.Attached, r.EventsOK = false, false

@@ -25,9 +25,9 @@
 // (they may become a dirfd or an fchdir target); and opens are not filtered at all when a rule reads fd.*
 // fields of an event that uses a descriptor an open could have created.
 //
-// Compile turns a Filter into Tables: per-type clause masks, exact-path
-// hash entries, prefix entries for longest-prefix tries (on the path and on
-// the reversed path for suffixes), open-flag atoms and value sets. Tables.Match
+// Compile turns a Filter into Tables: per-type clause masks, hashed exact
+// paths, prefixes and suffixes with bitmaps of the lengths to look up,
+// open-flag atoms and value sets. Tables.Match
 // applies exactly the kernel's algorithm to a decoded event, so user-space
 // differential tests check the very contents the kernel gets.
 package prefilter

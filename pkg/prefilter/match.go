@@ -47,22 +47,33 @@ func (tb *Tables) Match(ev *event.Event) bool {
 	return m != 0
 }
 
-// pathMask returns the clauses path argument arg satisfies.
+// pathMask returns the clauses path argument arg satisfies, hashing and
+// looking up as the kernel does.
 func (tb *Tables) pathMask(tt *TypeTable, t event.Type, arg uint8, p string) uint64 {
 	if len(p) > MaxPath || !Clean(p) {
 		return tt.All
 	}
-	m := tt.AnyPath[arg] | tb.Exact[PathKey{t, arg, p}]
-	m |= longest(tb.Prefixes, t, arg, p)
-	return m | longest(tb.Suffixes, t, arg, reverse(p))
-}
-
-// longest is a longest-prefix lookup, as a BPF LPM trie does it.
-func longest(m map[PathKey]uint64, t event.Type, arg uint8, p string) uint64 {
-	for i := len(p); i > 0; i-- {
-		if v, ok := m[PathKey{t, arg, p[:i]}]; ok {
-			return v
+	m := tt.AnyPath[arg]
+	n := len(p)
+	if tt.Exact[arg] {
+		m |= tb.Paths[PathKey{t, arg, PathExact, uint16(n), Hash(p, false)}]
+	}
+	for k, kind := range [2]PathKind{PathPrefix, PathSuffix} {
+		lens := &tt.Lens[arg][k]
+		if lens[0]|lens[1]|lens[2]|lens[3] == 0 {
+			continue
+		}
+		h := uint64(fnvOffset)
+		for i := range n {
+			c := p[i]
+			if k == 1 {
+				c = p[n-1-i]
+			}
+			h = (h ^ uint64(c)) * fnvPrime
+			if l := i + 1; lens[l/64]&(1<<(l%64)) != 0 {
+				m |= tb.Paths[PathKey{t, arg, kind, uint16(l), h}]
+			}
 		}
 	}
-	return 0
+	return m
 }

@@ -98,9 +98,9 @@ func TestMatch(t *testing.T) {
 	}
 }
 
-// TestPrefixClosure checks that a longer prefix entry carries the clauses
-// of the shorter prefixes it lies under, as a longest-prefix lookup needs.
-func TestPrefixClosure(t *testing.T) {
+// TestNestedPrefixes checks that a path under two prefixes of different
+// clauses satisfies both.
+func TestNestedPrefixes(t *testing.T) {
 	rs, _, err := rules.LoadBytes("p.yaml", []byte(`
 - rule: a
   desc: d

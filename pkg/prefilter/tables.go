@@ -19,26 +19,38 @@ const (
 // Tables are the contents of the kernel's prefilter maps. Every map value
 // is a mask of the type's clauses (bit i: clause i); an event passes when
 // the AND of the masks of its checks is not zero.
+//
+// Paths are keyed by a 64-bit FNV-1a hash of the path, prefix or suffix
+// (suffixes hashed from their last byte backwards) with its length: the
+// kernel hashes while it scans the path once, and looks up only the
+// lengths some entry has. A hash collision can only let an event through.
 type Tables struct {
 	// Types is indexed by event type.
 	Types [event.NumTypes]TypeTable
-	// Exact holds exact paths.
-	Exact map[PathKey]uint64
-	// Prefixes holds path prefixes for a longest-prefix lookup; each
-	// entry's mask includes the masks of its own prefixes in the set.
-	Prefixes map[PathKey]uint64
-	// Suffixes holds path suffixes, reversed ("gol." for ".log"), for a
-	// longest-prefix lookup on the reversed path; masks as for Prefixes.
-	Suffixes map[PathKey]uint64
+	// Paths holds exact paths, prefixes and suffixes.
+	Paths map[PathKey]uint64
 	// Requests holds ptrace requests.
 	Requests map[ValueKey]uint64
 }
 
-// PathKey keys the path maps: event type, argument (0 or 1) and path.
+// PathKind tells what a PathKey hashes.
+type PathKind uint8
+
+// Kinds of path entries.
+const (
+	PathExact PathKind = iota
+	PathPrefix
+	PathSuffix
+)
+
+// PathKey keys the path map: event type, argument (0 or 1), kind, length
+// and hash.
 type PathKey struct {
 	Type event.Type
 	Arg  uint8
-	Path string
+	Kind PathKind
+	Len  uint16
+	Hash uint64
 }
 
 // ValueKey keys value sets by event type.
@@ -55,6 +67,11 @@ type TypeTable struct {
 	All      uint64
 	// AnyPath are the clauses that do not bound path argument i.
 	AnyPath [2]uint64
+	// Exact reports exact entries for path argument i; Lens[i][0] and
+	// Lens[i][1] have bit L set when a prefix, or a suffix, of L bytes
+	// has an entry.
+	Exact [2]bool
+	Lens  [2][2][4]uint64
 	// RetOK and RetErr are the clauses accepting success and failure.
 	RetOK, RetErr uint64
 	// AnyFlags are the clauses that do not bound open flags; Atoms the
@@ -71,9 +88,29 @@ type AtomEntry struct {
 	Clauses uint64
 }
 
+// FNV-1a, 64 bits.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// Hash is the FNV-1a hash of s, or of s read backwards (the hash of a
+// suffix).
+func Hash(s string, backwards bool) uint64 {
+	h := uint64(fnvOffset)
+	for i := range len(s) {
+		c := s[i]
+		if backwards {
+			c = s[len(s)-1-i]
+		}
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
+}
+
 // Compile turns the filter into map contents.
 func (f *Filter) Compile() *Tables {
-	tb := &Tables{Exact: map[PathKey]uint64{}, Prefixes: map[PathKey]uint64{}, Suffixes: map[PathKey]uint64{}, Requests: map[ValueKey]uint64{}}
+	tb := &Tables{Paths: map[PathKey]uint64{}, Requests: map[ValueKey]uint64{}}
 	for t := range event.NumTypes {
 		tf := &f.types[t]
 		if !tf.Filtered {
@@ -91,17 +128,18 @@ func (f *Filter) Compile() *Tables {
 				}
 				for _, p := range ps.Exact {
 					if Clean(p) && len(p) <= MaxPath {
-						tb.Exact[PathKey{t, uint8(a), p}] |= bit
+						tb.Paths[PathKey{t, uint8(a), PathExact, uint16(len(p)), Hash(p, false)}] |= bit
+						tt.Exact[a] = true
 					}
 				}
-				for _, p := range ps.Prefixes {
-					if len(p) <= MaxPath {
-						tb.Prefixes[PathKey{t, uint8(a), p}] |= bit
-					}
-				}
-				for _, p := range ps.Suffixes {
-					if len(p) <= MaxPath {
-						tb.Suffixes[PathKey{t, uint8(a), reverse(p)}] |= bit
+				for k, list := range [2][]string{ps.Prefixes, ps.Suffixes} {
+					for _, p := range list {
+						if len(p) == 0 || len(p) > MaxPath {
+							continue
+						}
+						kind := PathPrefix + PathKind(k)
+						tb.Paths[PathKey{t, uint8(a), kind, uint16(len(p)), Hash(p, k == 1)}] |= bit
+						tt.Lens[a][k][len(p)/64] |= 1 << (len(p) % 64)
 					}
 				}
 			}
@@ -124,8 +162,6 @@ func (f *Filter) Compile() *Tables {
 			}
 		}
 	}
-	closePrefixes(tb.Prefixes)
-	closePrefixes(tb.Suffixes)
 	return tb
 }
 
@@ -150,26 +186,4 @@ func (tt *TypeTable) addAtoms(atoms []FlagAtom, bit uint64) {
 		}
 		tt.Atoms = append(tt.Atoms, AtomEntry{a, bit})
 	}
-}
-
-// closePrefixes ORs into each entry the masks of the entries that are its
-// prefixes, since a longest-prefix lookup returns one entry only.
-func closePrefixes(m map[PathKey]uint64) {
-	add := map[PathKey]uint64{}
-	for k := range m {
-		for i := 1; i < len(k.Path); i++ {
-			if v, ok := m[PathKey{k.Type, k.Arg, k.Path[:i]}]; ok {
-				add[k] |= v
-			}
-		}
-	}
-	for k, v := range add {
-		m[k] |= v
-	}
-}
-
-func reverse(s string) string {
-	b := []byte(s)
-	slices.Reverse(b)
-	return string(b)
 }

@@ -34,6 +34,11 @@ func loadEach(path string) ([]ProgramLoad, *ebpf.CollectionSpec, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	return loadSpec(spec), spec, nil
+}
+
+// loadSpec loads every program of spec on its own.
+func loadSpec(spec *ebpf.CollectionSpec) []ProgramLoad {
 	for _, m := range spec.Maps {
 		if m.Type == ebpf.RingBuf && m.MaxEntries == 0 {
 			m.MaxEntries = 1 << 20
@@ -65,7 +70,7 @@ func loadEach(path string) ([]ProgramLoad, *ebpf.CollectionSpec, error) {
 		}
 		out = append(out, res)
 	}
-	return out, spec, nil
+	return out
 }
 
 // verifierTail returns the last lines of the verifier log in err, or "".

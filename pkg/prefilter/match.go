@@ -56,7 +56,7 @@ func (tb *Tables) pathMask(tt *TypeTable, t event.Type, arg uint8, p string) uin
 	m := tt.AnyPath[arg]
 	n := len(p)
 	if tt.Exact[arg] {
-		m |= tb.Paths[PathKey{t, arg, PathExact, uint16(n), Hash(p, false)}]
+		m |= tb.lookup(tt, PathKey{t, arg, PathExact, uint16(n), Hash(p, false)})
 	}
 	for k, kind := range [2]PathKind{PathPrefix, PathSuffix} {
 		lens := &tt.Lens[arg][k]
@@ -71,9 +71,18 @@ func (tb *Tables) pathMask(tt *TypeTable, t event.Type, arg uint8, p string) uin
 			}
 			h = (h ^ uint64(c)) * fnvPrime
 			if l := i + 1; lens[l/64]&(1<<(l%64)) != 0 {
-				m |= tb.Paths[PathKey{t, arg, kind, uint16(l), h}]
+				m |= tb.lookup(tt, PathKey{t, arg, kind, uint16(l), h})
 			}
 		}
 	}
 	return m
+}
+
+// lookup returns the clauses of a path key, asking the bloom filter first
+// as the kernel does.
+func (tb *Tables) lookup(tt *TypeTable, k PathKey) uint64 {
+	if b := BloomBit(k); tt.Bloom[b/64]&(1<<(b%64)) == 0 {
+		return 0
+	}
+	return tb.Paths[k]
 }

@@ -72,6 +72,10 @@ type TypeTable struct {
 	// has an entry.
 	Exact [2]bool
 	Lens  [2][2][4]uint64
+	// Bloom has bit BloomBit(key) set for every path key of the type: the
+	// kernel looks up only keys whose bit is set (a filter that can only
+	// say "maybe").
+	Bloom [BloomWords]uint64
 	// RetOK and RetErr are the clauses accepting success and failure.
 	RetOK, RetErr uint64
 	// AnyFlags are the clauses that do not bound open flags; Atoms the
@@ -93,6 +97,14 @@ const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
 )
+
+// BloomWords is the size of TypeTable.Bloom in 64-bit words.
+const BloomWords = 32
+
+// BloomBit is the bit of a path key in TypeTable.Bloom.
+func BloomBit(k PathKey) uint32 {
+	return uint32((k.Hash>>7)^uint64(k.Len)*0x9e37^uint64(k.Kind)*0x45d9^uint64(k.Arg)*0x1f3) & (BloomWords*64 - 1)
+}
 
 // Hash is the FNV-1a hash of s, or of s read backwards (the hash of a
 // suffix).
@@ -128,7 +140,7 @@ func (f *Filter) Compile() *Tables {
 				}
 				for _, p := range ps.Exact {
 					if Clean(p) && len(p) <= MaxPath {
-						tb.Paths[PathKey{t, uint8(a), PathExact, uint16(len(p)), Hash(p, false)}] |= bit
+						tt.addPath(tb, PathKey{t, uint8(a), PathExact, uint16(len(p)), Hash(p, false)}, bit)
 						tt.Exact[a] = true
 					}
 				}
@@ -138,7 +150,7 @@ func (f *Filter) Compile() *Tables {
 							continue
 						}
 						kind := PathPrefix + PathKind(k)
-						tb.Paths[PathKey{t, uint8(a), kind, uint16(len(p)), Hash(p, k == 1)}] |= bit
+						tt.addPath(tb, PathKey{t, uint8(a), kind, uint16(len(p)), Hash(p, k == 1)}, bit)
 						tt.Lens[a][k][len(p)/64] |= 1 << (len(p) % 64)
 					}
 				}
@@ -163,6 +175,12 @@ func (f *Filter) Compile() *Tables {
 		}
 	}
 	return tb
+}
+
+func (tt *TypeTable) addPath(tb *Tables, k PathKey, bit uint64) {
+	tb.Paths[k] |= bit
+	b := BloomBit(k)
+	tt.Bloom[b/64] |= 1 << (b % 64)
 }
 
 // addAtoms adds a clause's atoms; when they do not all fit, the clause

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigilsec/vigil/pkg/event"
+	"github.com/vigilsec/vigil/pkg/probe/features"
 )
 
 // Probe is the loaded and attached kernel probe.
@@ -39,6 +40,10 @@ var lifecycleTypes = []event.Type{
 	event.TypeExecve, event.TypeExecveat,
 	event.TypeFork, event.TypeVfork, event.TypeClone, event.TypeClone3,
 }
+
+// MinKernel is the oldest kernel release the probe runs on: task-local
+// storage (5.11), bpf_loop (5.17), the ring buffer (5.8), BTF tracepoints.
+const MinKernel = "5.17"
 
 // Open loads the probe for this machine's architecture and attaches the
 // process-lifecycle programs. No syscall is recorded until SetEventTypes;
@@ -76,6 +81,11 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 	}
 	if err := spec.Variables[vigilVarWakeupBytes].Set(wakeupBytes(cfg.RingBufferSize)); err != nil {
 		return nil, fmt.Errorf("probe: set wakeup threshold: %w", err)
+	}
+	// An old kernel or one without BTF fails in many ways at load; name
+	// what it lacks instead.
+	if err := features.Detect(spec).Err(); err != nil {
+		return nil, fmt.Errorf("probe: this kernel cannot run Vigil (it needs Linux %s or newer with BTF): %w", MinKernel, err)
 	}
 	p := &Probe{
 		cfg:      cfg,

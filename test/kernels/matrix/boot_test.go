@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigilsec/vigil/test/kernels/features"
+	"github.com/vigilsec/vigil/pkg/probe/features"
 	"github.com/vigilsec/vigil/test/kernels/suite"
 )
 

@@ -31,7 +31,7 @@ import (
 
 	"github.com/vigilsec/vigil/pkg/event"
 	"github.com/vigilsec/vigil/pkg/probe"
-	"github.com/vigilsec/vigil/test/kernels/features"
+	"github.com/vigilsec/vigil/pkg/probe/features"
 )
 
 // Line prefixes of the machine-readable output.

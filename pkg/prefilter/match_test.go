@@ -145,3 +145,37 @@ func TestRequestNames(t *testing.T) {
 		t.Errorf("PTRACE_ATTACH: %v", requestNames["PTRACE_ATTACH"])
 	}
 }
+
+// TestUnion checks that the union accepts what either filter accepts.
+func TestUnion(t *testing.T) {
+	load := func(cond string) *Filter {
+		rs, _, err := rules.LoadBytes("u.yaml", []byte("- rule: r\n  desc: d\n  condition: "+cond+"\n  output: o\n  priority: INFO\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Derive(rs)
+	}
+	a := load("evt.type = openat and fd.name = /etc/a")
+	b := load("evt.type in (openat, ptrace) and (fd.name = /etc/b or evt.arg.request = PTRACE_ATTACH)")
+	c := load("evt.type = ptrace and proc.name = x")
+	for _, c := range []struct {
+		f    *Filter
+		path string
+		want bool
+	}{
+		{Union(a, b), "/etc/a", true}, {Union(a, b), "/etc/b", true}, {Union(a, b), "/etc/c", false},
+		{Union(a, a), "/etc/b", false}, {Union(b, c), "/etc/b", true},
+	} {
+		ev := &event.Event{Type: event.TypeOpenat, Ret: 3, Args: event.Args{Path: c.path}}
+		if got := c.f.Compile().Match(ev); got != c.want {
+			t.Errorf("%s: Match = %v, want %v", c.path, got, c.want)
+		}
+	}
+	ptrace := &event.Event{Type: event.TypePtrace, Args: event.Args{Request: unix.PTRACE_PEEKDATA}}
+	if Union(a, b).Compile().Match(ptrace) {
+		t.Error("union of a and b accepts a ptrace no rule of either wants")
+	}
+	if !Union(b, c).Compile().Match(ptrace) {
+		t.Error("union of b and c rejects a ptrace c's unfiltered rule wants")
+	}
+}

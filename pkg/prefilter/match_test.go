@@ -156,7 +156,7 @@ func TestUnion(t *testing.T) {
 		return Derive(rs)
 	}
 	a := load("evt.type = openat and fd.name = /etc/a")
-	b := load("evt.type in (openat, ptrace) and (fd.name = /etc/b or evt.arg.request = PTRACE_ATTACH)")
+	b := load("(evt.type = openat and fd.name = /etc/b) or (evt.type = ptrace and evt.arg.request = PTRACE_ATTACH)")
 	c := load("evt.type = ptrace and proc.name = x")
 	for _, c := range []struct {
 		f    *Filter

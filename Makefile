@@ -1,6 +1,7 @@
 # Vigil — runtime security for Kubernetes nodes. `make help` lists the targets.
 
 # sudo often drops Go from PATH: fall back to the standard install location.
+SHELL     := /bin/bash
 GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # Tests and scripts run `go` too: keep its directory on PATH.
 export PATH := $(PATH):$(patsubst %/,%,$(dir $(GO))):$(shell $(GO) env GOPATH 2>/dev/null)/bin
@@ -12,6 +13,9 @@ RULES     ?=
 ARGS      ?=
 # Packages whose tests need root and the real kernel (probes, e2e).
 ROOT_PKGS ?= ./pkg/probe/... ./pkg/enrich/... ./test/...
+# Packages whose tests must not share the machine with others (they run a
+# whole Kubernetes node); make test runs them last, alone.
+SERIAL_PKGS ?= github.com/vigilsec/vigil/test/cluster
 FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 
@@ -42,9 +46,11 @@ run: build ## run the agent on the default rules, alerts on the terminal (needs 
 	./$(BIN) run $(foreach r,$(RULES),-r $(r)) $(ARGS)
 
 .PHONY: test
-test: ## run the whole test suite (as root the kernel tests run too)
+test: ## run the whole test suite (as root the kernel, container and cluster tests run too)
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -x -F -f <(printf '%s\n' $(SERIAL_PKGS)))
+	@# The cluster runs its own kubelet and containerd: alone, after the rest.
+	$(GO) test -count=1 -timeout 20m $(addprefix ./,$(subst github.com/vigilsec/vigil/,,$(SERIAL_PKGS)))
 
 .PHONY: test-root
 test-root: ## run only the tests that need root and BPF

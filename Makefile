@@ -1,7 +1,7 @@
 # Vigil — runtime security for Kubernetes nodes. `make help` lists the targets.
 
-# sudo often drops Go from PATH: fall back to the standard install location.
 SHELL     := /bin/bash
+# sudo often drops Go from PATH: fall back to the standard install location.
 GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # Tests and scripts run `go` too: keep its directory on PATH.
 export PATH := $(PATH):$(patsubst %/,%,$(dir $(GO))):$(shell $(GO) env GOPATH 2>/dev/null)/bin

@@ -95,11 +95,12 @@ func TestMultiTenant(t *testing.T) {
 	// tenant-a trying to read tenant-b's alerts is refused by the server.
 	spy := subscribe(t, natsURL, "tenant-a", tenantPasswords["tenant-a"], "vigil.alerts.tenant-b.>", "vigil.alerts.>")
 
-	// Two tenants, a namespace and a workload pod each.
-	workloads := map[string]*tenantWorkload{
-		"tenant-a": {tenant: "tenant-a", ns: "tenant-a-web", pod: "web-a"},
-		"tenant-b": {tenant: "tenant-b", ns: "tenant-b-web", pod: "web-b"},
-	}
+	// Two tenants: tenant-a with two namespaces, tenant-b with one, a
+	// workload pod in each.
+	a := &tenantWorkload{tenant: "tenant-a", ns: "tenant-a-web", pod: "web-a"}
+	a2 := &tenantWorkload{tenant: "tenant-a", ns: "tenant-a-api", pod: "api-a"}
+	b := &tenantWorkload{tenant: "tenant-b", ns: "tenant-b-web", pod: "web-b"}
+	workloads := []*tenantWorkload{a, a2, b}
 	for _, w := range workloads {
 		c.Kubectl(fmt.Sprintf(namespaceTmpl, w.ns, w.tenant), "apply", "-f", "-")
 		c.waitFor("default ServiceAccount in "+w.ns, 60*time.Second, func() error {
@@ -113,53 +114,56 @@ func TestMultiTenant(t *testing.T) {
 		w.ip = p.Status.PodIP
 		w.containerID = strings.TrimPrefix(p.Status.ContainerStatuses[0].ContainerID, "containerd://")
 	}
-	a, b := workloads["tenant-a"], workloads["tenant-b"]
-	t.Logf("figure: workloads Ready at %s (%s %s, %s %s)", time.Since(t0).Round(time.Millisecond), a.pod, a.ip, b.pod, b.ip)
+	t.Logf("figure: workloads Ready at %s (%s %s, %s %s, %s %s)", time.Since(t0).Round(time.Millisecond),
+		a.pod, a.ip, a2.pod, a2.ip, b.pod, b.ip)
 	metricsURL := fmt.Sprintf("http://%s:8765/metrics", agentPod.Status.PodIP)
 
 	t.Run("behaviours", func(t *testing.T) {
-		for _, w := range []*tenantWorkload{a, b} {
-			other := a
-			if w == a {
-				other = b
-			}
-			// The server starts a shell that reads /etc/shadow and plants
-			// a file in /usr/bin, then connects to the other tenant's pod.
-			cmd := fmt.Sprintf("cat /etc/shadow >/dev/null; echo planted > /usr/bin/planted-%s", w.tenant)
+		// Each server starts a shell that reads /etc/shadow and plants a
+		// file in /usr/bin, then connects to a peer: web-a and web-b to
+		// each other (across tenants), api-a to web-a (same tenant, another
+		// namespace: no cross-tenant alert).
+		peers := map[*tenantWorkload]*tenantWorkload{a: b, b: a, a2: a}
+		for _, w := range workloads {
+			cmd := fmt.Sprintf("cat /etc/shadow >/dev/null; echo planted > /usr/bin/planted-%s", w.pod)
 			if out, err := workloadGet(w, "/run?cmd="+url.QueryEscape(cmd)); err != nil {
-				t.Fatalf("%s behaviours: %v %s", w.tenant, err, out)
+				t.Fatalf("%s behaviours: %v %s", w.pod, err, out)
 			}
-			if out, err := workloadGet(w, "/connect?addr="+other.ip+":8080"); err != nil {
-				t.Fatalf("%s connect to %s: %v %s", w.tenant, other.tenant, err, out)
+			if out, err := workloadGet(w, "/connect?addr="+peers[w].ip+":8080"); err != nil {
+				t.Fatalf("%s connect to %s: %v %s", w.pod, peers[w].pod, err, out)
 			}
 		}
-		for _, w := range []*tenantWorkload{a, b} {
+		for _, w := range workloads {
 			sub := subA
-			if w == b {
+			if w.tenant == "tenant-b" {
 				sub = subB
 			}
 			for _, rule := range []string{ruleShell, ruleSensitive, ruleBinaryWrite, ruleCrossTenant} {
-				r, ok := sub.waitFor(t, 0, 10*time.Second, w.tenant+" "+rule, func(r received) bool {
+				if rule == ruleCrossTenant && peers[w].tenant == w.tenant {
+					continue
+				}
+				r, ok := sub.waitFor(t, 0, 10*time.Second, w.pod+" "+rule, func(r received) bool {
 					return r.Rule == rule && r.field("k8s.pod.name") == w.pod
 				})
 				if !ok {
 					continue
 				}
 				checkWorkloadAlert(t, r, w)
-				t.Logf("%s: %s on %s: %s", w.tenant, rule, r.Subject, r.Output)
+				t.Logf("%s: %s on %s: %s", w.pod, rule, r.Subject, r.Output)
 				if rule == ruleCrossTenant {
-					other := a
-					if w == a {
-						other = b
+					peer := peers[w]
+					if got := r.field("fd.rip.tenant"); got != peer.tenant {
+						t.Errorf("cross-tenant alert of %s: peer tenant %q, want %q", w.pod, got, peer.tenant)
 					}
-					if got := r.field("fd.rip.tenant"); got != other.tenant {
-						t.Errorf("cross-tenant alert of %s: peer tenant %q, want %q", w.tenant, got, other.tenant)
-					}
-					if got := r.field("fd.rip.k8s.pod"); got != other.pod {
-						t.Errorf("cross-tenant alert of %s: peer pod %q, want %q", w.tenant, got, other.pod)
+					if got := r.field("fd.rip.k8s.pod"); got != peer.pod {
+						t.Errorf("cross-tenant alert of %s: peer pod %q, want %q", w.pod, got, peer.pod)
 					}
 				}
 			}
+		}
+		time.Sleep(time.Second)
+		if n := subA.count(0, func(r received) bool { return r.Rule == ruleCrossTenant && r.field("k8s.pod.name") == a2.pod }); n != 0 {
+			t.Errorf("%s connecting to %s (same tenant) raised %d cross-tenant alerts", a2.pod, a.pod, n)
 		}
 	})
 

@@ -39,9 +39,9 @@ func TestContainerdPodContainer(t *testing.T) {
 	}
 
 	var s sink
-	e.Process(&event.Event{Num: 1, Pid: uint32(app.Pid), CgroupID: app.CgroupID}, s.next)
-	e.Process(&event.Event{Num: 2, Pid: uint32(priv.Pid), CgroupID: priv.CgroupID}, s.next)
-	e.Process(&event.Event{Num: 3, Pid: uint32(pod.Pid), CgroupID: pod.CgroupID}, s.next)
+	e.Process(&event.Event{Num: 1, Timestamp: time.Now().UnixNano(), Pid: uint32(app.Pid), CgroupID: app.CgroupID}, s.next)
+	e.Process(&event.Event{Num: 2, Timestamp: time.Now().UnixNano(), Pid: uint32(priv.Pid), CgroupID: priv.CgroupID}, s.next)
+	e.Process(&event.Event{Num: 3, Timestamp: time.Now().UnixNano(), Pid: uint32(pod.Pid), CgroupID: pod.CgroupID}, s.next)
 	flushUntil(t, e, &s, 3, 5*time.Second)
 
 	byNum := map[uint64]*event.Metadata{}
@@ -122,7 +122,7 @@ func BenchmarkContainerStartToEnriched(b *testing.B) {
 		var got *event.Metadata
 		next := func(ev *event.Event) { got = ev.Meta }
 		queued := time.Now()
-		e.Process(&event.Event{CgroupID: c.CgroupID}, next)
+		e.Process(&event.Event{Timestamp: time.Now().UnixNano(), CgroupID: c.CgroupID}, next)
 		for got == nil {
 			time.Sleep(50 * time.Microsecond)
 			e.Flush(time.Now(), next)
@@ -162,7 +162,7 @@ func TestRunningContainersArePrimed(t *testing.T) {
 		want string
 	}{{c.CgroupID, c.ID}, {pod.CgroupID, pod.ID}} {
 		var s sink
-		e.Process(&event.Event{CgroupID: tc.id}, s.next)
+		e.Process(&event.Event{Timestamp: time.Now().UnixNano(), CgroupID: tc.id}, s.next)
 		if len(s.evs) != 1 {
 			t.Fatalf("event of a primed cgroup waited (stats %+v)", e.Stats())
 		}
@@ -198,7 +198,7 @@ func TestRuntimeRestart(t *testing.T) {
 	}
 	d.Stop()
 	var s sink
-	e.Process(&event.Event{CgroupID: c.CgroupID}, s.next)
+	e.Process(&event.Event{Timestamp: time.Now().UnixNano(), CgroupID: c.CgroupID}, s.next)
 	flushUntil(t, e, &s, 1, 5*time.Second)
 	if m := s.evs[0].Meta; m.Complete || m.ContainerFullID != c.ID || m.ContainerName != "" {
 		t.Fatalf("meta while the runtime is down = %+v", m)
@@ -211,7 +211,7 @@ func TestRuntimeRestart(t *testing.T) {
 	end := time.Now().Add(15 * time.Second)
 	for {
 		var s sink
-		e.Process(&event.Event{CgroupID: c.CgroupID}, s.next)
+		e.Process(&event.Event{Timestamp: time.Now().UnixNano(), CgroupID: c.CgroupID}, s.next)
 		e.Flush(time.Now(), s.next)
 		if len(s.evs) == 1 && s.evs[0].Meta.Complete {
 			if m := s.evs[0].Meta; m.ContainerName != "worker" || m.PodName != "job-0" || m.Namespace != "batch" {
@@ -259,7 +259,7 @@ func TestPlainContainerdContainer(t *testing.T) {
 		t.Fatalf("ctr container cgroup = %s, want /default/%s", path, id)
 	}
 	var s sink
-	e.Process(&event.Event{CgroupID: cgID}, s.next)
+	e.Process(&event.Event{Timestamp: time.Now().UnixNano(), CgroupID: cgID}, s.next)
 	flushUntil(t, e, &s, 1, 5*time.Second)
 	if m := s.evs[0].Meta; m.ContainerFullID != id || m.ContainerID != id[:12] || m.PodName != "" || m.ContainerName != "" || !m.Complete {
 		t.Fatalf("meta = %+v", m)

@@ -357,7 +357,7 @@ current-context: x
 
 	var s sink
 	parked := time.Now()
-	e.Process(&event.Event{Num: 1, CgroupID: id}, s.next)
+	e.Process(&event.Event{Num: 1, Timestamp: parked.UnixNano(), CgroupID: id}, s.next)
 	flushUntil(t, e, &s, 1, 2*time.Second)
 	if waited := time.Since(parked); waited < cfg.WaitTimeout {
 		t.Fatalf("released after %v, before the wait timeout", waited)

@@ -125,7 +125,7 @@ func TestKubernetesTenantAndLabels(t *testing.T) {
 
 	// The first event of the container: everything at once.
 	var s sink
-	e.Process(&event.Event{Num: 1, CgroupID: ctr.CgroupID}, s.next)
+	e.Process(&event.Event{Num: 1, Timestamp: time.Now().UnixNano(), CgroupID: ctr.CgroupID}, s.next)
 	flushUntil(t, e, &s, 1, 5*time.Second)
 	m := s.evs[0].Meta
 	if m == nil || !m.Complete || m.ContainerName != "app" || m.PodName != "web-0" || m.Namespace != "shop" || m.PodUID != string(web.UID) {
@@ -138,7 +138,7 @@ func TestKubernetesTenantAndLabels(t *testing.T) {
 		t.Fatalf("first event timed out: %+v", st)
 	}
 
-	base := event.Event{CgroupID: ctr.CgroupID}
+	base := event.Event{Timestamp: time.Now().UnixNano(), CgroupID: ctr.CgroupID}
 	setNamespaceLabels(ctx, t, c, "shop", map[string]string{capsuleKey: "globex", "env": "prod"})
 	eventually(t, e, base, 10*time.Second, "tenant relabelled to globex", func(ev *event.Event) bool { return ev.Meta.Tenant == "globex" })
 	setNamespaceLabels(ctx, t, c, "shop", map[string]string{"projectcapsule.dev/tenant": "initech"})

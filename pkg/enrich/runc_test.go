@@ -89,7 +89,7 @@ func TestPlainRuncContainer(t *testing.T) {
 
 	e := newTestEnricher(t, testConfig(t), true)
 	var s sink
-	e.Process(&event.Event{CgroupID: cgID}, s.next)
+	e.Process(&event.Event{Timestamp: time.Now().UnixNano(), CgroupID: cgID}, s.next)
 	flushUntil(t, e, &s, 1, 5*time.Second)
 	if m := s.evs[0].Meta; m.ContainerFullID != id || m.ContainerID != id[:12] || m.PodName != "" || !m.Complete {
 		t.Fatalf("meta = %+v (cgroup %s)", m, path)

@@ -95,9 +95,18 @@ func (s *subscriber) errors() []string {
 }
 
 // waitFor waits until match holds for an alert received at index from or
-// later and returns it.
+// later and returns it; it fails t when none arrives within timeout.
 func (s *subscriber) waitFor(t *testing.T, from int, timeout time.Duration, what string, match func(received) bool) (received, bool) {
 	t.Helper()
+	r, ok := s.await(from, timeout, match)
+	if !ok {
+		t.Errorf("%s: no alert for %s within %s (%d received)", s.user, what, timeout, len(s.snapshot()))
+	}
+	return r, ok
+}
+
+// await is waitFor without failing: ok is false after timeout.
+func (s *subscriber) await(from int, timeout time.Duration, match func(received) bool) (received, bool) {
 	deadline := time.Now().Add(timeout)
 	for {
 		all := s.snapshot()
@@ -107,10 +116,9 @@ func (s *subscriber) waitFor(t *testing.T, from int, timeout time.Duration, what
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("%s: no alert for %s within %s (%d received)", s.user, what, timeout, len(all))
 			return received{}, false
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -5,7 +5,8 @@
 //	GET /healthz               200 "ok"
 //	GET /run?cmd=CMD           runs /bin/sh -c CMD (a shell spawned by a server), returns its output
 //	GET /open?path=P&n=N       opens P read-only N times (default 1), closing each
-//	GET /flood?path=P&seconds=S opens P read-only in a loop for S seconds, returns the count
+//	GET /flood?path=P&seconds=S&rate=R opens P read-only R times a second (0: as fast as
+//	                           it can) for S seconds, returns the count
 //	GET /connect?addr=HOST:PORT opens a TCP connection to addr and closes it
 //
 // It listens on :8080. Build it static (CGO_ENABLED=0).
@@ -48,10 +49,16 @@ func main() {
 	})
 	mux.HandleFunc("/flood", func(w http.ResponseWriter, r *http.Request) {
 		secs, _ := strconv.ParseFloat(r.URL.Query().Get("seconds"), 64)
+		rate, _ := strconv.ParseFloat(r.URL.Query().Get("rate"), 64)
 		path := r.URL.Query().Get("path")
-		end := time.Now().Add(time.Duration(secs * float64(time.Second)))
+		start := time.Now()
+		end := start.Add(time.Duration(secs * float64(time.Second)))
 		n := 0
-		for time.Now().Before(end) {
+		for now := start; now.Before(end); now = time.Now() {
+			if rate > 0 && float64(n) >= rate*now.Sub(start).Seconds() {
+				time.Sleep(time.Millisecond)
+				continue
+			}
 			f, err := os.Open(path)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -244,20 +244,31 @@ func TestBenignActivityRaisesNoAlert(t *testing.T) {
 	}
 }
 
+// symlinkRule is a rules file with one rule: a symlink to target whose link
+// path lies under dir raises an alert named name.
+func symlinkRule(name, target, dir string) string {
+	return fmt.Sprintf(`- rule: %s
+  desc: test rule
+  condition: evt.type in (symlink, symlinkat) and evt.arg.target = %s and evt.arg.linkpath startswith %s
+  output: "%s at %%evt.arg.linkpath"
+  priority: WARNING
+`, name, target, dir, name)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestReloadWithBrokenRulesKeepsDetecting breaks the rules file, sends
 // SIGHUP, and checks that the running rules still fire; then fixes it.
 func TestReloadWithBrokenRulesKeepsDetecting(t *testing.T) {
 	dir := t.TempDir()
 	rulesFile := filepath.Join(dir, "rules.yaml")
-	good := fmt.Sprintf(`- rule: E2E symlink to shadow
-  desc: test rule
-  condition: evt.type in (symlink, symlinkat) and evt.arg.target = /etc/shadow and evt.arg.linkpath startswith %s
-  output: "symlink to shadow at %%evt.arg.linkpath"
-  priority: WARNING
-`, dir)
-	if err := os.WriteFile(rulesFile, []byte(good), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	good := symlinkRule("E2E symlink to shadow", "/etc/shadow", dir)
+	writeFile(t, rulesFile, good)
 	a := startAgent(t, "-r", rulesFile)
 	_, actions := buildBinaries(t)
 	ctx := context.Background()
@@ -266,10 +277,7 @@ func TestReloadWithBrokenRulesKeepsDetecting(t *testing.T) {
 	run(t, ctx, actions, "symlink", "/etc/shadow", link1)
 	a.http.wait(t, "alert before reload", alertWait, func(fa falcoAlert) bool { return strings.Contains(fa.Output, link1) })
 
-	broken := good + "- rule: Broken\n  condition: evt.type = open and no.such.field = 1\n  output: x\n  priority: WARNING\n  desc: d\n"
-	if err := os.WriteFile(rulesFile, []byte(broken), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, rulesFile, good+"- rule: Broken\n  condition: evt.type = open and no.such.field = 1\n  output: x\n  priority: WARNING\n  desc: d\n")
 	if err := a.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -318,15 +326,8 @@ func TestTerminateFlushesAlerts(t *testing.T) {
 func TestReloadLosesNoEvent(t *testing.T) {
 	dir := t.TempDir()
 	rulesFile := filepath.Join(dir, "rules.yaml")
-	rule := fmt.Sprintf(`- rule: E2E symlink to shadow
-  desc: test rule
-  condition: evt.type in (symlink, symlinkat) and evt.arg.target = /etc/shadow and evt.arg.linkpath startswith %s
-  output: "symlink to shadow at %%evt.arg.linkpath"
-  priority: WARNING
-`, dir)
-	if err := os.WriteFile(rulesFile, []byte(rule), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rule := symlinkRule("E2E symlink to shadow", "/etc/shadow", dir)
+	writeFile(t, rulesFile, rule)
 	a := startAgent(t, "-r", rulesFile)
 	_, actions := buildBinaries(t)
 
@@ -437,21 +438,9 @@ probe:
 // another rules file: the new rules take effect without a restart.
 func TestConfigChangeSwitchesRulesFiles(t *testing.T) {
 	dir := t.TempDir()
-	ruleFor := func(name, target string) string {
-		return fmt.Sprintf(`- rule: %s
-  desc: test rule
-  condition: evt.type in (symlink, symlinkat) and evt.arg.target = %s and evt.arg.linkpath startswith %s
-  output: "%s at %%evt.arg.linkpath"
-  priority: NOTICE
-`, name, target, dir, name)
-	}
 	first, second := filepath.Join(dir, "first.yaml"), filepath.Join(dir, "second.yaml")
-	if err := os.WriteFile(first, []byte(ruleFor("First rules", "/etc/shadow")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(second, []byte(ruleFor("Second rules", "/etc/passwd")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, first, symlinkRule("First rules", "/etc/shadow", dir))
+	writeFile(t, second, symlinkRule("Second rules", "/etc/passwd", dir))
 	a := startAgentWithConfig(t, agentConfig+"rules:\n  files: ["+first+"]\n")
 	_, actions := buildBinaries(t)
 	ctx := context.Background()
@@ -459,9 +448,7 @@ func TestConfigChangeSwitchesRulesFiles(t *testing.T) {
 	run(t, ctx, actions, "symlink", "/etc/shadow", l1)
 	a.http.wait(t, "first rules", alertWait, func(fa falcoAlert) bool { return fa.Rule == "First rules" && strings.Contains(fa.Output, l1) })
 
-	if err := os.WriteFile(a.configFile, []byte(agentConfig+"rules:\n  files: ["+second+"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, a.configFile, agentConfig+"rules:\n  files: ["+second+"]\n")
 	deadline := time.Now().Add(15 * time.Second)
 	for i := 0; ; i++ {
 		l := filepath.Join(dir, fmt.Sprintf("p%d", i))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -79,5 +80,36 @@ func TestCaptureThenReplay(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no mkdir of %s among %d replayed events", target, len(lines)-1)
+	}
+
+	// The same capture through the rules, offline.
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	rule := "- rule: Directory made under test\n  desc: d\n  condition: evt.type in (mkdir, mkdirat) and evt.arg.path startswith " + target +
+		"\n  output: made %evt.arg.path by %proc.name\n  priority: NOTICE\n"
+	if err := os.WriteFile(rulesFile, []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := dispatch([]string{"replay", "-r", rulesFile, "--json", file}, &stdout, &stderr); code != 0 {
+		t.Fatalf("replay -r exit %d: %s", code, stderr.String())
+	}
+	var alerts int
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var a struct {
+			Rule         string         `json:"rule"`
+			Priority     string         `json:"priority"`
+			OutputFields map[string]any `json:"output_fields"`
+		}
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatalf("alert line %q: %v", l, err)
+		}
+		if a.Rule != "Directory made under test" || a.Priority != "Notice" || a.OutputFields["proc.name"] != "mkdir" {
+			t.Fatalf("unexpected alert %s", l)
+		}
+		alerts++
+	}
+	if alerts == 0 {
+		t.Fatal("replay -r raised no alert for the recorded mkdir")
 	}
 }

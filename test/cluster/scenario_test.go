@@ -566,6 +566,8 @@ hostPaths:
 containerRuntime:
   sockets: [%s]
 clusterName: vigil-test
+tenancy:
+  labels: [capsule.clastix.io/tenant]
 # No kube-proxy runs: the agent reaches the API server directly.
 extraEnv:
   - {name: KUBERNETES_SERVICE_HOST, value: %q}

@@ -38,11 +38,18 @@ func (f *Filter) Explain(w io.Writer) error {
 			if isOpen(t) && err == nil {
 				_, err = fmt.Fprintf(w, "  always passes: O_DIRECTORY and O_PATH opens, opens returning a directory, relative or unclean paths\n")
 			}
+			var wide []string
 			for i := range tf.Clauses {
 				c := &tf.Clauses[i]
 				if err == nil {
 					_, err = fmt.Fprintf(w, "  %s\n    from: %s\n", c.String(), strings.Join(quoteAll(c.Rules), ", "))
 				}
+				if _, paths := pathArgs[t]; paths && c.Path == nil && c.Path2 == nil {
+					wide = append(wide, c.Rules...)
+				}
+			}
+			if len(wide) > 0 && err == nil {
+				_, err = fmt.Fprintf(w, "  widened by (no path bound): %s\n", strings.Join(quoteAll(dedup(wide)), ", "))
 			}
 		}
 		if err != nil {

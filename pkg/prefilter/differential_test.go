@@ -193,7 +193,9 @@ func loadDefaults(t *testing.T) *rules.Ruleset {
 	return rs
 }
 
-func loadFalco(t *testing.T, files ...string) *rules.Ruleset {
+func loadFalco(t *testing.T, files ...string) *rules.Ruleset { return loadFalcoTB(t, files...) }
+
+func loadFalcoTB(t testing.TB, files ...string) *rules.Ruleset {
 	t.Helper()
 	var paths []string
 	for _, f := range files {

@@ -84,10 +84,21 @@ func TestMultiTenant(t *testing.T) {
 		"--from-literal=TENANT_A_PASSWORD="+tenantPasswords["tenant-a"],
 		"--from-literal=TENANT_B_PASSWORD="+tenantPasswords["tenant-b"],
 		"--from-literal=SOC_PASSWORD="+socPassword)
-	manifests := helmTemplate(t, c, natsURL, natsPort)
-	c.Kubectl(manifests, "apply", "-f", "-")
+	// The chart's objects first (NATS mounts its ConfigMap), NATS, then
+	// the DaemonSet: the agent's first connection finds the server up.
+	var config, daemonSet []string
+	for _, doc := range strings.Split(helmTemplate(t, c, natsURL, natsPort), "\n---\n") {
+		if strings.Contains(doc, "\nkind: DaemonSet\n") {
+			daemonSet = append(daemonSet, doc)
+		} else {
+			config = append(config, doc)
+		}
+	}
+	if len(daemonSet) != 1 {
+		t.Fatalf("the chart rendered %d DaemonSets", len(daemonSet))
+	}
+	c.Kubectl(strings.Join(config, "\n---\n"), "apply", "-f", "-")
 	c.Kubectl(natsPod, "apply", "-f", "-")
-	agentPod := waitReady(t, c, releaseNS, "app.kubernetes.io/name=vigil", 120*time.Second)
 	waitReady(t, c, releaseNS, "app=nats", 60*time.Second)
 	c.waitFor("nats-server listening", 30*time.Second, func() error {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", c.NodeIP, natsPort), time.Second)
@@ -96,6 +107,8 @@ func TestMultiTenant(t *testing.T) {
 		}
 		return err
 	})
+	c.Kubectl(daemonSet[0], "apply", "-f", "-")
+	agentPod := waitReady(t, c, releaseNS, "app.kubernetes.io/name=vigil", 120*time.Second)
 	t.Logf("figure: agent %s Ready at %s", agentPod.Name, time.Since(t0).Round(time.Millisecond))
 
 	soc := subscribe(t, natsURL, "soc", socPassword, "vigil.alerts.>")

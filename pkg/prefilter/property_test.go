@@ -169,3 +169,25 @@ func FuzzNoLoss(f *testing.F) {
 		checkNoLoss(t, h.Sum64(), 3, 100)
 	})
 }
+
+// TestUnionGenerated checks over generated rules and events that the union
+// of two filters accepts every event either accepts.
+func TestUnionGenerated(t *testing.T) {
+	n := 200
+	if testing.Short() {
+		n = 20
+	}
+	for seed := range uint64(n) {
+		g := gen{rand.New(rand.NewPCG(seed, ^seed))}
+		fa, fb := Derive(g.ruleset(t, 3)), Derive(g.ruleset(t, 3))
+		ta, tb, tu := fa.Compile(), fb.Compile(), Union(fa, fb).Compile()
+		table := state.New(state.Options{})
+		for i := range 200 {
+			ev := g.event(uint64(i + 1))
+			table.Apply(ev)
+			if (ta.Match(ev) || tb.Match(ev)) && !tu.Match(ev) {
+				t.Fatalf("seed %d: union rejects %s path=%q flags=%#o ret=%d that a filter accepts", seed, ev.Type, ev.Args.Path, ev.Args.Flags, ev.Ret)
+			}
+		}
+	}
+}

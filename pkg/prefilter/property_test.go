@@ -185,7 +185,10 @@ func TestUnionGenerated(t *testing.T) {
 		for i := range 200 {
 			ev := g.event(uint64(i + 1))
 			table.Apply(ev)
-			if (ta.Match(ev) || tb.Match(ev)) && !tu.Match(ev) {
+			// A type no rule of a filter can match is not recorded for
+			// it at all; that filter's Match passes it vacuously.
+			accepts := func(f *Filter, tb *Tables) bool { return f.Type(ev.Type).Rules > 0 && tb.Match(ev) }
+			if (accepts(fa, ta) || accepts(fb, tb)) && !tu.Match(ev) {
 				t.Fatalf("seed %d: union rejects %s path=%q flags=%#o ret=%d that a filter accepts", seed, ev.Type, ev.Args.Path, ev.Args.Flags, ev.Ret)
 			}
 		}

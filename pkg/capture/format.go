@@ -30,6 +30,7 @@ type FormatError struct {
 	Msg string
 }
 
+// Error names the offset and the problem.
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("capture file: offset %d: %s", e.Offset, e.Msg)
 }

@@ -85,13 +85,22 @@ func (e *MacroRef) Offset() int { return e.Pos }
 // Offset implements Expr.
 func (e *CheckExpr) Offset() int { return e.Pos }
 
+// String returns the condition text of the expression, re-parseable.
+// String returns the expression as condition text.
 func (e *AndExpr) String() string { return joinExprs(e.Kids, " and ") }
-func (e *OrExpr) String() string  { return joinExprs(e.Kids, " or ") }
+
+// String returns the expression as condition text.
+func (e *OrExpr) String() string { return joinExprs(e.Kids, " or ") }
+
+// String returns the expression as condition text.
 func (e *NotExpr) String() string { return "not " + paren(e.Kid) }
+
+// String returns the macro's name.
 func (e *MacroRef) String() string {
 	return e.Name
 }
 
+// String returns the check as condition text.
 func (e *CheckExpr) String() string {
 	var b strings.Builder
 	b.WriteString(e.Field.String())

@@ -51,6 +51,7 @@ type StatusError struct {
 	Body string // the start of the answer's body
 }
 
+// Error names the status and the start of the answer's body.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("HTTP %d %s: %s", e.Code, http.StatusText(e.Code), e.Body)
 }

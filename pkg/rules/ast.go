@@ -85,7 +85,6 @@ func (e *MacroRef) Offset() int { return e.Pos }
 // Offset implements Expr.
 func (e *CheckExpr) Offset() int { return e.Pos }
 
-// String returns the condition text of the expression, re-parseable.
 // String returns the expression as condition text.
 func (e *AndExpr) String() string { return joinExprs(e.Kids, " and ") }
 

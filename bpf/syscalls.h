@@ -125,6 +125,8 @@ int sys_exit(struct sys_exit_ctx *ctx)
 		in->pidns = pidns_inum(task);
 	if (!(spec->str_mask | spec->sa_arg | spec->struct_arg | spec->local_fd | spec->ret_fd_dir)) {
 		/* No variable part: build the record in the ring buffer itself. */
+		if (!pf_pass_args(ctx->nr, in->args, ctx->ret))
+			return 0;
 		h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
 		if (!h) {
 			count_drop(DROP_RINGBUF);
@@ -141,13 +143,25 @@ int sys_exit(struct sys_exit_ctx *ctx)
 	if (!buf)
 		return 0;
 	h = (void *)buf;
-	fill_header(h, task, KIND_SYSCALL, in->pidns);
+	/* The parts and the prefilter first: the rest of the header is read
+	 * from the task only for a record that is shipped. */
+	h->flags = 0;
+	h->nparts = 0;
 	h->syscall = ctx->nr;
 	h->ret = ctx->ret;
 	__builtin_memcpy(h->args, in->args, sizeof(h->args));
 	if (spec->ret_fd_dir && ctx->ret >= 0 && fd_is_dir(task, ctx->ret))
 		h->flags |= RECORD_OPENED_DIR;
 	off = put_args(buf, sizeof(*h), task, h->args, spec, ctx->ret);
+	if (!pf_check((struct scratch_buf *)buf, off))
+		return 0;
+	__u8 flags = h->flags;
+	__u16 nparts = h->nparts;
+	fill_header(h, task, KIND_SYSCALL, in->pidns);
+	h->flags = flags;
+	h->nparts = nparts;
+	h->syscall = ctx->nr;
+	h->ret = ctx->ret;
 	submit(buf, off);
 	return 0;
 }

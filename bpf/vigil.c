@@ -13,6 +13,7 @@
 #include "task.h"
 #include "parts.h"
 #include "path.h"
+#include "prefilter.h"
 #include "syscalls.h"
 #include "process.h"
 
@@ -23,3 +24,6 @@ char LICENSE[] SEC("license") = "GPL";
  * record layout that user space decodes. */
 const struct record_header *record_header_type __attribute__((unused));
 const struct exe_info *exe_info_type __attribute__((unused));
+const struct pf_type *pf_type_type __attribute__((unused));
+const struct pf_path_key *pf_path_key_type __attribute__((unused));
+const struct pf_value_key *pf_value_key_type __attribute__((unused));

@@ -22,6 +22,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/event"
 	"github.com/vigilsec/vigil/pkg/metrics"
 	"github.com/vigilsec/vigil/pkg/output"
+	"github.com/vigilsec/vigil/pkg/prefilter"
 	"github.com/vigilsec/vigil/pkg/probe"
 	"github.com/vigilsec/vigil/pkg/state"
 )
@@ -138,6 +139,9 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	defer pr.Close()
 	if err := pr.SetEventTypes(kernelTypes(rs)); err != nil {
 		return fmt.Errorf("kernel probes: %w", err)
+	}
+	if err := pr.SetPrefilter(prefilter.Derive(rs).Compile()); err != nil {
+		log.Warn("kernel prefilter not installed; every recorded event is shipped", zap.Error(err))
 	}
 
 	// Seed the process table once the probes record, so that nothing

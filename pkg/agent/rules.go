@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigilsec/vigil/pkg/engine"
 	"github.com/vigilsec/vigil/pkg/event"
+	"github.com/vigilsec/vigil/pkg/prefilter"
 	"github.com/vigilsec/vigil/pkg/probe"
 	vrules "github.com/vigilsec/vigil/pkg/rules"
 	defaultrules "github.com/vigilsec/vigil/rules"
@@ -74,9 +75,28 @@ func reloadRules(files []string, eng *engine.Engine, pr *probe.Probe, log *zap.L
 		log.Error("rules reload: kernel syscall set not updated; the running rules stay", zap.Error(err))
 		return err
 	}
+	// The same for the prefilter: the union of both rulesets' filters
+	// while the engine swaps, then the new one.
+	next := prefilter.Derive(rs)
+	across := next
+	if old != nil {
+		across = prefilter.Union(prefilter.Derive(old), next)
+	}
+	if err := pr.SetPrefilter(across.Compile()); err != nil {
+		// Fail open: without a prefilter the kernel ships every event.
+		if err := pr.SetPrefilter(nil); err != nil {
+			log.Error("rules reload: kernel prefilter not updated; the running rules stay", zap.Error(err))
+			return err
+		}
+		log.Warn("rules reload: kernel prefilter off across the swap", zap.Error(err))
+	}
 	eng.Swap(rs)
 	if err := pr.SetEventTypes(kernelTypes(rs)); err != nil {
 		log.Warn("rules reload: kernel syscall set not narrowed", zap.Error(err))
+	}
+	if err := pr.SetPrefilter(next.Compile()); err != nil {
+		// The filter installed before the swap stays: it accepts more.
+		log.Warn("rules reload: kernel prefilter not narrowed", zap.Error(err))
 	}
 	log.Info("rules reloaded", zap.String("reason", reason), zap.Int("rules", len(rs.Rules())), zap.Int("event_types", len(kernelTypes(rs))))
 	return nil

@@ -33,6 +33,8 @@ type Probe struct {
 
 	records    atomic.Uint64
 	queueDrops atomic.Uint64
+
+	pf prefilterState // guarded by mu
 }
 
 // lifecycleTypes are always recorded: the process table depends on them.
@@ -106,6 +108,10 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 		return nil, err
 	}
 	if err := p.SetEventTypes(nil); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if err := p.SetPrefilter(nil); err != nil {
 		p.Close()
 		return nil, err
 	}

@@ -13,6 +13,9 @@ type Stats struct {
 	// QueueDrops is how many records were read but dropped because the
 	// queue to the consumer was full.
 	QueueDrops uint64
+	// Prefiltered is how many records the kernel's prefilter kept from
+	// user space (not drops: no rule could match them).
+	Prefiltered uint64
 }
 
 // Drop counter indexes in the kernel's per-CPU drops map (enum drop_reason).
@@ -29,6 +32,7 @@ func (p *Probe) Stats() Stats {
 		KernelDrops:   p.kernelDrops(dropRingbuf),
 		InflightDrops: p.kernelDrops(dropInflight),
 		QueueDrops:    p.queueDrops.Load(),
+		Prefiltered:   p.PrefilterDropped(),
 	}
 }
 

@@ -28,6 +28,60 @@ type vigilInflight struct {
 	Pidns uint32
 }
 
+type vigilPfAtom struct {
+	_       structs.HostLayout
+	Clauses uint64
+	Set     uint32
+	Clear   uint32
+	Acc     uint8
+	Pad     [7]uint8
+}
+
+type vigilPfPathKey struct {
+	_    structs.HostLayout
+	Gen  uint8
+	Arg  uint8
+	Type uint16
+	Kind uint8
+	Pad  uint8
+	Len  uint16
+	Hash uint64
+}
+
+type vigilPfType struct {
+	_         structs.HostLayout
+	All       uint64
+	AnyPath   [2]uint64
+	RetOk     uint64
+	RetErr    uint64
+	AnyFlags  uint64
+	AnyReq    uint64
+	Lens      [2][2][4]uint64
+	Bloom     [32]uint64
+	Atoms     [16]vigilPfAtom
+	Type      uint16
+	Filtered  uint8
+	Exact     [2]uint8
+	PathArg   [2]uint8
+	FlagsSrc  uint8
+	FlagsArg  uint8
+	ReqArg    uint8
+	IsOpen    uint8
+	MaxSuffix [2]uint8
+	Pad       [3]uint8
+	PassFlags uint32
+	_         [4]byte
+}
+
+type vigilPfValueKey struct {
+	_     structs.HostLayout
+	Gen   uint8
+	Pad   uint8
+	Type  uint16
+	Pad2  uint32
+	Value int64
+}
+
 type vigilRecordHeader struct {
 	_            structs.HostLayout
 	Kind         uint8
@@ -80,6 +134,11 @@ const (
 	vigilMapDrops            = "drops"
 	vigilMapEvents           = "events"
 	vigilMapInflight         = "inflight"
+	vigilMapPfFiltered       = "pf_filtered"
+	vigilMapPfGen            = "pf_gen"
+	vigilMapPfPaths          = "pf_paths"
+	vigilMapPfTypes          = "pf_types"
+	vigilMapPfValues         = "pf_values"
 	vigilMapScratch          = "scratch"
 	vigilMapSyscallSpecs     = "syscall_specs"
 	vigilProgSchedExec       = "sched_exec"
@@ -95,6 +154,9 @@ const (
 	vigilProgSysEnter6       = "sys_enter6"
 	vigilProgSysExit         = "sys_exit"
 	vigilVarExeInfoType      = "exe_info_type"
+	vigilVarPfPathKeyType    = "pf_path_key_type"
+	vigilVarPfTypeType       = "pf_type_type"
+	vigilVarPfValueKeyType   = "pf_value_key_type"
 	vigilVarRecordHeaderType = "record_header_type"
 	vigilVarSelfTgid         = "self_tgid"
 	vigilVarWakeupBytes      = "wakeup_bytes"
@@ -163,6 +225,11 @@ type vigilMapSpecs struct {
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
+	PfFiltered   *ebpf.MapSpec `ebpf:"pf_filtered"`
+	PfGen        *ebpf.MapSpec `ebpf:"pf_gen"`
+	PfPaths      *ebpf.MapSpec `ebpf:"pf_paths"`
+	PfTypes      *ebpf.MapSpec `ebpf:"pf_types"`
+	PfValues     *ebpf.MapSpec `ebpf:"pf_values"`
 	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
 	SyscallSpecs *ebpf.MapSpec `ebpf:"syscall_specs"`
 }
@@ -172,6 +239,9 @@ type vigilMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilVariableSpecs struct {
 	ExeInfoType      *ebpf.VariableSpec `ebpf:"exe_info_type"`
+	PfPathKeyType    *ebpf.VariableSpec `ebpf:"pf_path_key_type"`
+	PfTypeType       *ebpf.VariableSpec `ebpf:"pf_type_type"`
+	PfValueKeyType   *ebpf.VariableSpec `ebpf:"pf_value_key_type"`
 	RecordHeaderType *ebpf.VariableSpec `ebpf:"record_header_type"`
 	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
 	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -200,6 +270,11 @@ type vigilMaps struct {
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
+	PfFiltered   *ebpf.Map `ebpf:"pf_filtered"`
+	PfGen        *ebpf.Map `ebpf:"pf_gen"`
+	PfPaths      *ebpf.Map `ebpf:"pf_paths"`
+	PfTypes      *ebpf.Map `ebpf:"pf_types"`
+	PfValues     *ebpf.Map `ebpf:"pf_values"`
 	Scratch      *ebpf.Map `ebpf:"scratch"`
 	SyscallSpecs *ebpf.Map `ebpf:"syscall_specs"`
 }
@@ -209,6 +284,11 @@ func (m *vigilMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.Inflight,
+		m.PfFiltered,
+		m.PfGen,
+		m.PfPaths,
+		m.PfTypes,
+		m.PfValues,
 		m.Scratch,
 		m.SyscallSpecs,
 	)
@@ -219,6 +299,9 @@ func (m *vigilMaps) Close() error {
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilVariables struct {
 	ExeInfoType      *ebpf.Variable `ebpf:"exe_info_type"`
+	PfPathKeyType    *ebpf.Variable `ebpf:"pf_path_key_type"`
+	PfTypeType       *ebpf.Variable `ebpf:"pf_type_type"`
+	PfValueKeyType   *ebpf.Variable `ebpf:"pf_value_key_type"`
 	RecordHeaderType *ebpf.Variable `ebpf:"record_header_type"`
 	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
 	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`

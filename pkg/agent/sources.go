@@ -44,6 +44,7 @@ func registerSources(m *metrics.Metrics, s sources) {
 		emit(float64(ps.KernelDrops), "ringbuf_full")
 		emit(float64(ps.InflightDrops), "inflight_full")
 	})
+	m.MustSource(metrics.KernelPrefiltered, func(emit metrics.Emit) { emit(float64(s.probe.Stats().Prefiltered)) })
 	m.MustSource(metrics.QueueDrops, func(emit metrics.Emit) {
 		emit(float64(s.probe.Stats().QueueDrops), "probe")
 		emit(float64(s.enrich.Stats().Drops), "enrich")

@@ -33,6 +33,9 @@ var (
 	// "ringbuf_full" (the ring buffer was full) or "inflight_full" (the map
 	// of syscalls in flight was full). Source: probe.
 	KernelDrops = Family{"vigil_kernel_drops_total", "Events lost in the kernel, by reason (ringbuf_full, inflight_full).", Counter, []string{"reason"}}
+	// KernelPrefiltered counts records the kernel's rule-derived prefilter
+	// kept from user space (no rule could match them). Source: probe.
+	KernelPrefiltered = Family{"vigil_kernel_prefiltered_total", "Records the kernel's rule-derived prefilter kept from user space.", Counter, nil}
 	// QueueDrops counts events dropped by a full user-space queue, by queue
 	// ("probe": ring buffer reader to pipeline; "enrich": metadata side
 	// queue). Source: every stage with a queue.
@@ -88,7 +91,7 @@ var (
 
 // Families lists every family above, for documentation and tests.
 func Families() []Family {
-	return []Family{EventsByType, KernelDrops, QueueDrops, DecodeErrors, RuleEvaluations, RuleMatches,
+	return []Family{EventsByType, KernelDrops, KernelPrefiltered, QueueDrops, DecodeErrors, RuleEvaluations, RuleMatches,
 		OutputAlerts, OutputDrops, OutputQueued, TenantEvents, TenantAlerts, TenantAlertsSuppressed,
 		ProcessTableSize, EnrichCacheHits, EnrichCacheMisses, EnrichWaits, EnrichErrors, EnrichCacheEntries,
 		RulesLoaded}

@@ -13,9 +13,10 @@ RULES     ?=
 ARGS      ?=
 # Packages whose tests need root and the real kernel (probes, e2e).
 ROOT_PKGS ?= ./pkg/probe/... ./pkg/enrich/... ./test/...
-# Packages whose tests must not share the machine with others (they run a
-# whole Kubernetes node); make test runs them last, alone.
-SERIAL_PKGS ?= github.com/vigilsec/vigil/test/cluster
+# Packages whose tests must not share the machine with others (a whole
+# Kubernetes node; emulated kernels under qemu); make test runs them last,
+# one at a time.
+SERIAL_PKGS ?= github.com/vigilsec/vigil/test/cluster github.com/vigilsec/vigil/test/kernels/matrix
 FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 
@@ -49,8 +50,8 @@ run: build ## run the agent on the default rules, alerts on the terminal (needs 
 test: ## run the whole test suite (as root the kernel, container and cluster tests run too)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -x -F -f <(printf '%s\n' $(SERIAL_PKGS)))
-	@# The cluster runs its own kubelet and containerd: alone, after the rest.
-	$(GO) test -count=1 -timeout 20m $(addprefix ./,$(subst github.com/vigilsec/vigil/,,$(SERIAL_PKGS)))
+	@# The cluster and the emulated kernels: after the rest, one at a time.
+	$(GO) test -p 1 -count=1 -timeout 20m $(addprefix ./,$(subst github.com/vigilsec/vigil/,,$(SERIAL_PKGS)))
 
 .PHONY: test-root
 test-root: ## run only the tests that need root and BPF

@@ -15,7 +15,7 @@ import (
 
 // waitTimeout bounds the wait for an action's exit event; emulated guests
 // are slow.
-const waitTimeout = 15 * time.Second
+const waitTimeout = 45 * time.Second
 
 // session reads a running probe and keeps every decoded event.
 type session struct {

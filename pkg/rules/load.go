@@ -478,20 +478,12 @@ func (c *collector) readList(m *mapping) {
 		}
 		return
 	}
-	appendFlag := c.boolean(m, item, "append", false)
-	if appendFlag {
-		c.warnf(posOf(m.f, m.node), item, "the append key is deprecated, use override")
-	}
-	app, _, ok := c.overrides(m, item, set("items"), set("items"))
+	appending, ok := c.appendMode(m, item, "items")
 	if !ok {
 		return
 	}
-	if appendFlag && m.has("override") {
-		c.errorf(posOf(m.f, m.node), item, "keys append and override cannot be used together")
-		return
-	}
 	pos := posOf(m.f, m.node)
-	if appendFlag || app["items"] {
+	if appending {
 		l, ok := c.lists[name]
 		if !ok {
 			c.errorf(pos, item, "list has 'append' key or an append override but no list by that name already exists")
@@ -506,6 +498,25 @@ func (c *collector) readList(m *mapping) {
 	}
 	c.order++
 	c.lists[name] = &listDef{name: name, items: items, pos: pos, order: c.order}
+}
+
+// appendMode reads a list's or macro's deprecated append flag and its
+// override of key, and reports whether the item appends to an earlier one;
+// ok is false when the keys are in error (already reported).
+func (c *collector) appendMode(m *mapping, item, key string) (appending, ok bool) {
+	appendFlag := c.boolean(m, item, "append", false)
+	if appendFlag {
+		c.warnf(posOf(m.f, m.node), item, "the append key is deprecated, use override")
+	}
+	app, _, ok := c.overrides(m, item, set(key), set(key))
+	if !ok {
+		return false, false
+	}
+	if appendFlag && m.has("override") {
+		c.errorf(posOf(m.f, m.node), item, "keys append and override cannot be used together")
+		return false, false
+	}
+	return appendFlag || app[key], true
 }
 
 func (c *collector) readMacro(m *mapping) {
@@ -526,20 +537,12 @@ func (c *collector) readMacro(m *mapping) {
 		}
 		return
 	}
-	appendFlag := c.boolean(m, item, "append", false)
-	if appendFlag {
-		c.warnf(posOf(m.f, m.node), item, "the append key is deprecated, use override")
-	}
-	app, _, ok := c.overrides(m, item, set("condition"), set("condition"))
+	appending, ok := c.appendMode(m, item, "condition")
 	if !ok {
 		return
 	}
-	if appendFlag && m.has("override") {
-		c.errorf(posOf(m.f, m.node), item, "keys append and override cannot be used together")
-		return
-	}
 	pos := posOf(m.f, m.node)
-	if appendFlag || app["condition"] {
+	if appending {
 		d, ok := c.macros[name]
 		if !ok {
 			c.errorf(pos, item, "macro has 'append' key or an append override but no macro by that name already exists")

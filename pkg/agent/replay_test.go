@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -24,28 +23,13 @@ import (
 	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
-// buildActions builds the behaviour helper program.
-func buildActions(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	bin := filepath.Join(t.TempDir(), "actions")
-	cmd := exec.Command("go", "build", "-o", bin, "./test/actions")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build actions: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestLiveAndReplayedPipelinesAgree records real activity while a live
 // pipeline runs the default rules on it, then replays the capture offline:
 // the state-enriched events and the alerts must be the same, and a filter
 // that rejects the symlink events must suppress exactly that alert.
 func TestLiveAndReplayedPipelinesAgree(t *testing.T) {
 	testutil.RequireRoot(t)
-	actions := buildActions(t)
+	actions := testutil.ActionsBinary(t)
 	rs, err := loadRules(nil, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)

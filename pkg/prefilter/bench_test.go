@@ -3,12 +3,10 @@ package prefilter_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,38 +25,8 @@ import (
 	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
-var (
-	actionsOnce sync.Once
-	actionsPath string
-	actionsErr  error
-)
-
 // actionsBinary builds test/actions once.
-func actionsBinary(tb testing.TB) string {
-	tb.Helper()
-	goBin := testutil.RequireBinary(tb, "go")
-	actionsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-actions")
-		if err != nil {
-			actionsErr = err
-			return
-		}
-		actionsPath = filepath.Join(dir, "actions")
-		cmd := exec.Command(goBin, "build", "-o", actionsPath, "../../test/actions")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			actionsErr = &buildErr{string(out)}
-		}
-	})
-	if actionsErr != nil {
-		tb.Fatal(actionsErr)
-	}
-	return actionsPath
-}
-
-type buildErr struct{ out string }
-
-func (e *buildErr) Error() string { return "build test/actions: " + e.out }
+func actionsBinary(tb testing.TB) string { return testutil.ActionsBinary(tb) }
 
 // mixedWorkload compiles, copies a tree and talks over loopback.
 const mixedWorkload = `

@@ -3,9 +3,7 @@ package probe
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,41 +14,8 @@ import (
 	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
-var (
-	actionsOnce sync.Once
-	actionsPath string
-	actionsErr  error
-)
-
 // actionsBinary builds test/actions once per test binary.
-func actionsBinary(t testing.TB) string {
-	t.Helper()
-	goBin := testutil.RequireBinary(t, "go")
-	actionsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-actions")
-		if err != nil {
-			actionsErr = err
-			return
-		}
-		actionsPath = filepath.Join(dir, "actions")
-		cmd := exec.Command(goBin, "build", "-o", actionsPath, "../../test/actions")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			actionsErr = &buildError{err, string(out)}
-		}
-	})
-	if actionsErr != nil {
-		t.Fatalf("build test/actions: %v", actionsErr)
-	}
-	return actionsPath
-}
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+func actionsBinary(t testing.TB) string { return testutil.ActionsBinary(t) }
 
 // openProbe opens a probe recording types, closed at the end of the test.
 func openProbe(t testing.TB, cfg Config, types ...event.Type) *Probe {

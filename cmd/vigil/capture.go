@@ -39,7 +39,7 @@ func runCapture(args []string, _, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vigil capture", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "capture file to write (required)")
-	duration := fs.Duration("duration", 0, "stop after this long (default: at SIGINT or SIGTERM)")
+	duration := fs.Duration("duration", 0, "stop after recording this long (default: at SIGINT or SIGTERM)")
 	types := fs.String("types", "", "comma-separated event types to record (default: every type)")
 	cfg := probe.DefaultConfig()
 	fs.IntVar(&cfg.RingBufferSize, "ring-buffer-size", cfg.RingBufferSize, "kernel ring buffer size in bytes (power of two)")
@@ -59,19 +59,17 @@ func runCapture(args []string, _, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
-	}
-	if err := capturing(ctx, cfg, sel, *out, stderr); err != nil {
+	if err := capturing(ctx, cfg, sel, *out, *duration, stderr); err != nil {
 		fmt.Fprintf(stderr, "vigil capture: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func capturing(ctx context.Context, cfg probe.Config, types []event.Type, path string, stderr io.Writer) error {
+// capturing records until ctx is done or, when duration is positive, until
+// it has recorded that long: the duration counts from when the probe is
+// attached and the state scanned, however long loading took.
+func capturing(ctx context.Context, cfg probe.Config, types []event.Type, path string, duration time.Duration, stderr io.Writer) error {
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 		zapcore.AddSync(stderr), zapcore.WarnLevel))
 	p, err := probe.Open(cfg, log)
@@ -102,6 +100,11 @@ func capturing(ctx context.Context, cfg probe.Config, types []event.Type, path s
 		return err
 	}
 	start := time.Now()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
 	var werr error
 	if err := p.Run(ctx, func(rec []byte) {
 		if werr == nil {

@@ -6,13 +6,12 @@
 #define SCRATCH_SIZE 65536
 #define OFF_MASK 32767 /* every part starts below this offset */
 
-/* Arguments of a syscall in flight, captured at enter; nr is -1 when the
- * thread is in no recorded syscall. Kept per task, so it also caches what
- * never changes for a task. */
+/* Arguments of an exec in flight, captured at enter for
+ * sched_process_exec; nr is -1 when the thread is in no recorded exec. */
 struct inflight {
 	__u64 args[6];
 	__s32 nr;
-	__u32 pidns; /* the task's pid namespace inode, 0 until known */
+	__u32 pad;
 };
 
 struct scratch_buf {
@@ -22,7 +21,7 @@ struct scratch_buf {
 /* Indexes of the per-CPU drop counters. */
 enum drop_reason {
 	DROP_RINGBUF = 0,  /* the ring buffer had no room for a record */
-	DROP_INFLIGHT = 1, /* no task storage for a syscall's arguments */
+	DROP_INFLIGHT = 1, /* no task storage for an exec's arguments */
 	DROP_REASONS = 2,
 };
 
@@ -46,14 +45,32 @@ struct {
 	__type(value, struct syscall_spec);
 } syscall_specs SEC(".maps");
 
-/* The syscall each thread is in, with its arguments: task-local storage, so
- * that enter and exit find it without hashing and it goes with the task. */
+/* The exec each thread is in, with its arguments: task-local storage, so
+ * that enter and sched_process_exec find it without hashing. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
+
+/* Descriptors user space holds no entry for, per process (on the thread
+ * group leader; descriptor tables are shared by threads): bit n set when the
+ * last record shipped about descriptor n was its close. A close of such a
+ * descriptor tells user space nothing, so when only state tracking asks for
+ * closes it is not shipped. Bits are cleared by every shipped record that
+ * may make user space record the descriptor; a process starts with none
+ * set, so every descriptor counts as known until its close is shipped. */
+struct fd_bits {
+	__u64 untracked[TRACKED_FDS / 64];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fd_bits);
+} fd_untracked SEC(".maps");
 
 /* Where a record is built before it is copied to the ring buffer: one
  * buffer per CPU (a per-CPU map cannot hold values this large), indexed by

@@ -211,13 +211,17 @@ static __always_inline __u64 wakeup_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* submit copies the record built in buf to the ring buffer, or counts it. */
-static __always_inline void submit(__u8 *buf, __u32 off)
+/* submit copies the record built in buf to the ring buffer, or counts it;
+ * it returns whether the record was shipped. */
+static __always_inline int submit(__u8 *buf, __u32 off)
 {
 	if (off > OFF_MASK)
 		off = OFF_MASK;
-	if (bpf_ringbuf_output(&events, buf, off, wakeup_flags()))
+	if (bpf_ringbuf_output(&events, buf, off, wakeup_flags())) {
 		count_drop(DROP_RINGBUF);
+		return 0;
+	}
+	return 1;
 }
 
 #endif

@@ -62,7 +62,8 @@ struct pf_type {
 	__u8 req_arg;      /* argument holding the ptrace request, PF_NONE */
 	__u8 is_open;      /* an open: pass_flags and returned directories pass */
 	__u8 max_suffix[2]; /* length of the longest suffix entry of path i */
-	__u8 pad[3];
+	__u8 tracked_only; /* close: only state tracking asks for it */
+	__u8 pad[2];
 	__u32 pass_flags;  /* open flags that always pass (O_DIRECTORY | O_PATH) */
 };
 

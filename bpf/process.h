@@ -3,8 +3,9 @@
  * Process lifecycle: new tasks, successful execs and process exits. These are
  * always recorded, whatever the syscall set, so that user space can keep its
  * process table. A fork or exec takes over the record of the syscall that
- * caused it (its arguments from the in-flight map), so each syscall still
- * yields one record; a failed one is recorded at sys_exit.
+ * caused it (a fork's arguments from the parent's registers, an exec's from
+ * the in-flight storage its enter filled), so each syscall still yields one
+ * record; a failed one is recorded at sys_exit.
  */
 #ifndef VIGIL_PROCESS_H
 #define VIGIL_PROCESS_H
@@ -115,7 +116,7 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	if (!buf)
 		return 0;
 	h = (void *)buf;
-	fill_header(h, task, KIND_EXEC, in ? in->pidns : 0);
+	fill_header(h, task, KIND_EXEC);
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	if (in) {
 		h->syscall = in->nr;
@@ -140,32 +141,37 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 {
+	struct syscall_spec *spec = NULL;
 	struct record_header *h;
-	struct inflight *in;
-	struct syscall_spec *spec;
+	struct pt_regs *regs;
 	__u32 off;
 	__u8 *buf;
+	__s32 nr;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	in = take_inflight(parent);
-	if (!in && (parent->flags & PF_KTHREAD))
+	if (parent->flags & PF_KTHREAD)
 		return 0;
+	/* The parent is the current task, in the syscall that forks. */
+	regs = (struct pt_regs *)bpf_task_pt_regs(parent);
+	nr = regs_nr(regs);
+	if (!compat_syscall(parent)) {
+		spec = enabled_spec(nr);
+		if (spec && spec->takeover != TAKEOVER_FORK)
+			spec = NULL;
+	}
 	buf = scratch_buf();
 	if (!buf)
 		return 0;
 	h = (void *)buf;
-	fill_header(h, parent, KIND_FORK, in ? in->pidns : 0);
+	fill_header(h, parent, KIND_FORK);
 	h->ret = child->pid;
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	off = sizeof(*h);
-	if (in) {
-		h->syscall = in->nr;
-		__builtin_memcpy(h->args, in->args, sizeof(h->args));
-		in->nr = -1;
-		spec = enabled_spec(h->syscall);
-		if (spec)
-			off = put_args(buf, off, parent, h->args, spec, h->ret);
+	if (spec) {
+		h->syscall = nr;
+		regs_args(regs, h->args, spec->nargs);
+		off = put_args(buf, off, parent, h->args, spec, h->ret);
 	}
 	submit(buf, off);
 	return 0;
@@ -189,7 +195,7 @@ int BPF_PROG(sched_exit, struct task_struct *task)
 	if (!buf)
 		return 0;
 	h = (void *)buf;
-	fill_header(h, task, KIND_EXIT, 0);
+	fill_header(h, task, KIND_EXIT);
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	h->ret = task->exit_code;
 	submit(buf, sizeof(*h));

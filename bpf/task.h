@@ -22,18 +22,31 @@ static __always_inline __u32 tty_dev(struct task_struct *task)
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
 }
 
-/* pidns_inum returns the inode number of the task's own pid namespace. */
+/* pidns_inum returns the inode number of the task's own pid namespace:
+ * that of the last of the pid's numbers, read with direct loads for the
+ * common depths (the host, a container, a container in a container). */
 static __always_inline __u32 pidns_inum(struct task_struct *task)
 {
 	struct pid *pid = task->thread_pid;
+	struct pid_namespace *ns = NULL;
+
 	if (!pid)
 		return 0;
-	__u32 level = pid->level;
-	struct pid_namespace *ns = NULL;
-	bpf_core_read(&ns, sizeof(ns), &pid->numbers[level & 31].ns);
-	if (!ns)
-		return 0;
-	return BPF_CORE_READ(ns, ns.inum);
+	switch (pid->level) {
+	case 0:
+		ns = pid->numbers[0].ns;
+		break;
+	case 1:
+		ns = pid->numbers[1].ns;
+		break;
+	case 2:
+		ns = pid->numbers[2].ns;
+		break;
+	default:
+		bpf_core_read(&ns, sizeof(ns), &pid->numbers[pid->level & 31].ns);
+		return ns ? BPF_CORE_READ(ns, ns.inum) : 0;
+	}
+	return ns ? ns->ns.inum : 0;
 }
 
 /*
@@ -62,10 +75,7 @@ static __always_inline __u64 cap_effective(const struct cred *cred)
 	return caps;
 }
 
-/* fill_header: pidns is the task's pid namespace inode when the caller has
- * it cached (it never changes for a task), 0 to look it up. */
-static __always_inline void fill_header(struct record_header *h, struct task_struct *task, __u8 kind,
-					__u32 pidns)
+static __always_inline void fill_header(struct record_header *h, struct task_struct *task, __u8 kind)
 {
 	__u64 pt = bpf_get_current_pid_tgid();
 	const struct cred *cred = task->cred;
@@ -86,7 +96,7 @@ static __always_inline void fill_header(struct record_header *h, struct task_str
 	h->cap_effective = cap_effective(cred);
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->tty = tty_dev(task);
-	h->pidns = pidns ? pidns : pidns_inum(task);
+	h->pidns = pidns_inum(task);
 	h->mntns = task->nsproxy->mnt_ns->ns.inum;
 	h->syscall = -1;
 	h->ret = 0;

@@ -85,6 +85,21 @@ struct syscall_spec {
 	__u8 struct_size; /* bytes of that struct to copy (at most STRUCT_MAX) */
 	__u8 local_fd;    /* LOCAL_FD_*: whose socket's own address to record */
 	__u8 ret_fd_dir;  /* the return value is an fd: flag RECORD_OPENED_DIR */
+	__u8 takeover;    /* TAKEOVER_*: who records a successful call */
+	__u8 fd_track;    /* FD_TRACK_*: what a shipped record tells of descriptors */
+};
+
+/* How a syscall changes the descriptors user space knows (see fd_untracked). */
+enum fd_track {
+	FD_TRACK_RET = 1,   /* a successful call returns a descriptor user space records */
+	FD_TRACK_ARG0 = 2,  /* user space may record the descriptor in argument 0 */
+	FD_TRACK_CLOSE = 4, /* argument 0 is closed */
+};
+
+enum takeover {
+	TAKEOVER_NONE = 0,
+	TAKEOVER_EXEC = 1, /* sched_process_exec records a successful exec */
+	TAKEOVER_FORK = 2, /* sched_process_fork records a new task */
 };
 
 enum local_fd {
@@ -107,5 +122,6 @@ enum sa_len_mode {
 #define PATH_DEPTH 32
 #define PATH_MAX_BYTES 4096
 #define PART_HDR 4
+#define TRACKED_FDS 1024
 
 #endif

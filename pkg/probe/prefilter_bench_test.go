@@ -30,12 +30,12 @@ func BenchmarkPrefilterBPF(b *testing.B) {
 				}
 			}
 			stop, _ := drain(b, p)
-			rt0, n0 := progsRuntime(b, p.objs.SysExit, p.objs.SysEnter1, p.objs.SysEnter2, p.objs.SysEnter3, p.objs.SysEnter4)
+			rt0, n0 := progsRuntime(b, p.exitProgs()...)
 			r0 := p.records.Load()
 			b.ResetTimer()
 			ns := runLoop(b, "loop-open", b.TempDir(), strconv.Itoa(b.N))
 			b.StopTimer()
-			rt1, n1 := progsRuntime(b, p.objs.SysExit, p.objs.SysEnter1, p.objs.SysEnter2, p.objs.SysEnter3, p.objs.SysEnter4)
+			rt1, n1 := progsRuntime(b, p.exitProgs()...)
 			stop()
 			b.ReportMetric(float64((rt1-rt0).Nanoseconds())/float64(b.N), "bpf-ns/pair")
 			b.ReportMetric(float64(n1-n0)/float64(b.N), "runs/pair")

@@ -23,12 +23,12 @@ type Probe struct {
 	log    *zap.Logger
 	table  *event.SyscallTable
 	objs   vigilObjects
-	links  []link.Link // lifecycle, and the raw_syscalls pair in generic mode
+	links  []link.Link // lifecycle, exec enters, and the raw sys_exit in generic mode
 	reader *ringbuf.Reader
 
-	mu       sync.Mutex                  // guards types and sysLinks
-	types    map[event.Type]bool         // recorded syscall types
-	sysLinks map[event.Type][2]link.Link // per-syscall mode: enter, exit
+	mu       sync.Mutex               // guards types and sysLinks
+	types    map[event.Type]bool      // recorded syscall types
+	sysLinks map[event.Type]link.Link // per-syscall mode: the sys_exit links
 	running  atomic.Bool
 
 	records    atomic.Uint64
@@ -44,7 +44,8 @@ var lifecycleTypes = []event.Type{
 }
 
 // MinKernel is the oldest kernel release the probe runs on: task-local
-// storage (5.11), bpf_loop (5.17), the ring buffer (5.8), BTF tracepoints.
+// storage (5.11), bpf_task_pt_regs (5.15), bpf_loop (5.17), the ring
+// buffer (5.8), BTF tracepoints.
 const MinKernel = "5.17"
 
 // Open loads the probe for this machine's architecture and attaches the
@@ -94,7 +95,7 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 		log:      log,
 		table:    table,
 		types:    map[event.Type]bool{},
-		sysLinks: map[event.Type][2]link.Link{},
+		sysLinks: map[event.Type]link.Link{},
 	}
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -130,27 +131,29 @@ func wakeupBytes(ringSize int) uint64 {
 	return uint64(min(max(ringSize/16, 4<<10), 1<<20))
 }
 
-// attach attaches the lifecycle programs, and the generic syscall pair in
-// generic mode.
+// attach attaches the lifecycle programs, the exec enter programs (an exec
+// is always recorded), and in generic mode the raw sys_exit program.
 func (p *Probe) attach() error {
-	for _, prog := range []*ebpf.Program{p.objs.SchedFork, p.objs.SchedExec, p.objs.SchedExit} {
+	progs := []*ebpf.Program{p.objs.SchedFork, p.objs.SchedExec, p.objs.SchedExit}
+	if p.cfg.Attach == AttachGeneric {
+		progs = append(progs, p.objs.SysExitRaw)
+	}
+	for _, prog := range progs {
 		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 		if err != nil {
 			return fmt.Errorf("probe: attach %s: %w", prog, err)
 		}
 		p.links = append(p.links, l)
 	}
-	if p.cfg.Attach == AttachGeneric {
-		for _, tp := range []struct {
-			name string
-			prog *ebpf.Program
-		}{{"sys_enter", p.objs.SysEnter}, {"sys_exit", p.objs.SysExit}} {
-			l, err := link.Tracepoint("raw_syscalls", tp.name, tp.prog, nil)
-			if err != nil {
-				return fmt.Errorf("probe: attach raw_syscalls:%s: %w", tp.name, err)
-			}
-			p.links = append(p.links, l)
+	for _, tp := range []struct {
+		name string
+		prog *ebpf.Program
+	}{{"sys_enter_execve", p.objs.SysEnterExecve}, {"sys_enter_execveat", p.objs.SysEnterExecveat}} {
+		l, err := link.Tracepoint("syscalls", tp.name, tp.prog, nil)
+		if err != nil {
+			return fmt.Errorf("probe: attach syscalls:%s: %w", tp.name, err)
 		}
+		p.links = append(p.links, l)
 	}
 	return nil
 }
@@ -164,8 +167,8 @@ func (p *Probe) Close() error {
 	}
 	p.mu.Lock()
 	links := p.links
-	for t, ls := range p.sysLinks {
-		links = append(links, ls[0], ls[1])
+	for t, l := range p.sysLinks {
+		links = append(links, l)
 		delete(p.sysLinks, t)
 	}
 	p.mu.Unlock()

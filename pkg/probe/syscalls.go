@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"go.uber.org/zap"
 
@@ -54,9 +53,9 @@ func (p *Probe) SetEventTypes(types []event.Type) error {
 			}
 		}
 		var drop []link.Link
-		for t, ls := range p.sysLinks {
+		for t, l := range p.sysLinks {
 			if !want[t] {
-				drop = append(drop, ls[0], ls[1])
+				drop = append(drop, l)
 				delete(p.sysLinks, t)
 			}
 		}
@@ -99,6 +98,12 @@ func (p *Probe) writeSpec(t event.Type, enabled bool) error {
 	if a.RetFdDir {
 		spec.RetFdDir = 1
 	}
+	switch t {
+	case event.TypeExecve, event.TypeExecveat:
+		spec.Takeover = takeoverExec
+	case event.TypeFork, event.TypeVfork, event.TypeClone, event.TypeClone3:
+		spec.Takeover = takeoverFork
+	}
 	if enabled {
 		spec.Enabled = 1
 	}
@@ -108,31 +113,22 @@ func (p *Probe) writeSpec(t event.Type, enabled bool) error {
 	return nil
 }
 
-// enterProgram returns the enter program that reads exactly nargs
-// arguments from a per-syscall tracepoint's context.
-func (p *Probe) enterProgram(nargs uint8) *ebpf.Program {
-	progs := [...]*ebpf.Program{
-		p.objs.SysEnter0, p.objs.SysEnter1, p.objs.SysEnter2, p.objs.SysEnter3,
-		p.objs.SysEnter4, p.objs.SysEnter5, p.objs.SysEnter6,
-	}
-	if int(nargs) >= len(progs) {
-		return p.objs.SysEnter
-	}
-	return progs[nargs]
-}
+// Values of syscall_spec.takeover: which lifecycle program records a
+// successful call instead of its sys_exit.
+const (
+	takeoverExec = 1
+	takeoverFork = 2
+)
 
+// attachSyscall attaches the exit program to t's sys_exit tracepoint: the
+// arguments are read from the registers at exit, so there is no enter.
 func (p *Probe) attachSyscall(t event.Type) error {
 	name := event.Tracepoint(t)
-	enter, err := link.Tracepoint("syscalls", "sys_enter_"+name, p.enterProgram(event.CaptureSpec(t).NArgs), nil)
+	l, err := link.Tracepoint("syscalls", "sys_exit_"+name, p.objs.SysExit, nil)
 	if err != nil {
-		return fmt.Errorf("probe: attach syscalls:sys_enter_%s: %w", name, err)
-	}
-	exit, err := link.Tracepoint("syscalls", "sys_exit_"+name, p.objs.SysExit, nil)
-	if err != nil {
-		enter.Close()
 		return fmt.Errorf("probe: attach syscalls:sys_exit_%s: %w", name, err)
 	}
-	p.sysLinks[t] = [2]link.Link{enter, exit}
+	p.sysLinks[t] = l
 	return nil
 }
 

@@ -21,11 +21,16 @@ type vigilExeInfo struct {
 	MtimeNs int64
 }
 
+type vigilFdBits struct {
+	_         structs.HostLayout
+	Untracked [16]uint64
+}
+
 type vigilInflight struct {
-	_     structs.HostLayout
-	Args  [6]uint64
-	Nr    int32
-	Pidns uint32
+	_    structs.HostLayout
+	Args [6]uint64
+	Nr   int32
+	Pad  uint32
 }
 
 type vigilPfAtom struct {
@@ -49,28 +54,29 @@ type vigilPfPathKey struct {
 }
 
 type vigilPfType struct {
-	_         structs.HostLayout
-	All       uint64
-	AnyPath   [2]uint64
-	RetOk     uint64
-	RetErr    uint64
-	AnyFlags  uint64
-	AnyReq    uint64
-	Lens      [2][2][4]uint64
-	Bloom     [32]uint64
-	Atoms     [16]vigilPfAtom
-	Type      uint16
-	Filtered  uint8
-	Exact     [2]uint8
-	PathArg   [2]uint8
-	FlagsSrc  uint8
-	FlagsArg  uint8
-	ReqArg    uint8
-	IsOpen    uint8
-	MaxSuffix [2]uint8
-	Pad       [3]uint8
-	PassFlags uint32
-	_         [4]byte
+	_           structs.HostLayout
+	All         uint64
+	AnyPath     [2]uint64
+	RetOk       uint64
+	RetErr      uint64
+	AnyFlags    uint64
+	AnyReq      uint64
+	Lens        [2][2][4]uint64
+	Bloom       [32]uint64
+	Atoms       [16]vigilPfAtom
+	Type        uint16
+	Filtered    uint8
+	Exact       [2]uint8
+	PathArg     [2]uint8
+	FlagsSrc    uint8
+	FlagsArg    uint8
+	ReqArg      uint8
+	IsOpen      uint8
+	MaxSuffix   [2]uint8
+	TrackedOnly uint8
+	Pad         [2]uint8
+	PassFlags   uint32
+	_           [4]byte
 }
 
 type vigilPfValueKey struct {
@@ -125,41 +131,39 @@ type vigilSyscallSpec struct {
 	StructSize uint8
 	LocalFd    uint8
 	RetFdDir   uint8
+	Takeover   uint8
+	FdTrack    uint8
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	vigilMapDrops            = "drops"
-	vigilMapEvents           = "events"
-	vigilMapInflight         = "inflight"
-	vigilMapPfFiltered       = "pf_filtered"
-	vigilMapPfGen            = "pf_gen"
-	vigilMapPfPaths          = "pf_paths"
-	vigilMapPfTypes          = "pf_types"
-	vigilMapPfValues         = "pf_values"
-	vigilMapScratch          = "scratch"
-	vigilMapSyscallSpecs     = "syscall_specs"
-	vigilProgSchedExec       = "sched_exec"
-	vigilProgSchedExit       = "sched_exit"
-	vigilProgSchedFork       = "sched_fork"
-	vigilProgSysEnter        = "sys_enter"
-	vigilProgSysEnter0       = "sys_enter0"
-	vigilProgSysEnter1       = "sys_enter1"
-	vigilProgSysEnter2       = "sys_enter2"
-	vigilProgSysEnter3       = "sys_enter3"
-	vigilProgSysEnter4       = "sys_enter4"
-	vigilProgSysEnter5       = "sys_enter5"
-	vigilProgSysEnter6       = "sys_enter6"
-	vigilProgSysExit         = "sys_exit"
-	vigilVarExeInfoType      = "exe_info_type"
-	vigilVarPfPathKeyType    = "pf_path_key_type"
-	vigilVarPfTypeType       = "pf_type_type"
-	vigilVarPfValueKeyType   = "pf_value_key_type"
-	vigilVarRecordHeaderType = "record_header_type"
-	vigilVarSelfTgid         = "self_tgid"
-	vigilVarWakeupBytes      = "wakeup_bytes"
+	vigilMapDrops             = "drops"
+	vigilMapEvents            = "events"
+	vigilMapFdUntracked       = "fd_untracked"
+	vigilMapInflight          = "inflight"
+	vigilMapPfFiltered        = "pf_filtered"
+	vigilMapPfGen             = "pf_gen"
+	vigilMapPfPaths           = "pf_paths"
+	vigilMapPfTypes           = "pf_types"
+	vigilMapPfValues          = "pf_values"
+	vigilMapScratch           = "scratch"
+	vigilMapSyscallSpecs      = "syscall_specs"
+	vigilProgSchedExec        = "sched_exec"
+	vigilProgSchedExit        = "sched_exit"
+	vigilProgSchedFork        = "sched_fork"
+	vigilProgSysEnterExecve   = "sys_enter_execve"
+	vigilProgSysEnterExecveat = "sys_enter_execveat"
+	vigilProgSysExit          = "sys_exit"
+	vigilProgSysExitRaw       = "sys_exit_raw"
+	vigilVarExeInfoType       = "exe_info_type"
+	vigilVarPfPathKeyType     = "pf_path_key_type"
+	vigilVarPfTypeType        = "pf_type_type"
+	vigilVarPfValueKeyType    = "pf_value_key_type"
+	vigilVarRecordHeaderType  = "record_header_type"
+	vigilVarSelfTgid          = "self_tgid"
+	vigilVarWakeupBytes       = "wakeup_bytes"
 )
 
 // loadVigil returns the embedded CollectionSpec for vigil.
@@ -204,18 +208,13 @@ type vigilSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilProgramSpecs struct {
-	SchedExec *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExit *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedFork *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysEnter  *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnter0 *ebpf.ProgramSpec `ebpf:"sys_enter0"`
-	SysEnter1 *ebpf.ProgramSpec `ebpf:"sys_enter1"`
-	SysEnter2 *ebpf.ProgramSpec `ebpf:"sys_enter2"`
-	SysEnter3 *ebpf.ProgramSpec `ebpf:"sys_enter3"`
-	SysEnter4 *ebpf.ProgramSpec `ebpf:"sys_enter4"`
-	SysEnter5 *ebpf.ProgramSpec `ebpf:"sys_enter5"`
-	SysEnter6 *ebpf.ProgramSpec `ebpf:"sys_enter6"`
-	SysExit   *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	SchedExec        *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExit        *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedFork        *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysEnterExecve   *ebpf.ProgramSpec `ebpf:"sys_enter_execve"`
+	SysEnterExecveat *ebpf.ProgramSpec `ebpf:"sys_enter_execveat"`
+	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	SysExitRaw       *ebpf.ProgramSpec `ebpf:"sys_exit_raw"`
 }
 
 // vigilMapSpecs contains maps before they are loaded into the kernel.
@@ -224,6 +223,7 @@ type vigilProgramSpecs struct {
 type vigilMapSpecs struct {
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	FdUntracked  *ebpf.MapSpec `ebpf:"fd_untracked"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
 	PfFiltered   *ebpf.MapSpec `ebpf:"pf_filtered"`
 	PfGen        *ebpf.MapSpec `ebpf:"pf_gen"`
@@ -269,6 +269,7 @@ func (o *vigilObjects) Close() error {
 type vigilMaps struct {
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	FdUntracked  *ebpf.Map `ebpf:"fd_untracked"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
 	PfFiltered   *ebpf.Map `ebpf:"pf_filtered"`
 	PfGen        *ebpf.Map `ebpf:"pf_gen"`
@@ -283,6 +284,7 @@ func (m *vigilMaps) Close() error {
 	return _VigilClose(
 		m.Drops,
 		m.Events,
+		m.FdUntracked,
 		m.Inflight,
 		m.PfFiltered,
 		m.PfGen,
@@ -311,18 +313,13 @@ type vigilVariables struct {
 //
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilPrograms struct {
-	SchedExec *ebpf.Program `ebpf:"sched_exec"`
-	SchedExit *ebpf.Program `ebpf:"sched_exit"`
-	SchedFork *ebpf.Program `ebpf:"sched_fork"`
-	SysEnter  *ebpf.Program `ebpf:"sys_enter"`
-	SysEnter0 *ebpf.Program `ebpf:"sys_enter0"`
-	SysEnter1 *ebpf.Program `ebpf:"sys_enter1"`
-	SysEnter2 *ebpf.Program `ebpf:"sys_enter2"`
-	SysEnter3 *ebpf.Program `ebpf:"sys_enter3"`
-	SysEnter4 *ebpf.Program `ebpf:"sys_enter4"`
-	SysEnter5 *ebpf.Program `ebpf:"sys_enter5"`
-	SysEnter6 *ebpf.Program `ebpf:"sys_enter6"`
-	SysExit   *ebpf.Program `ebpf:"sys_exit"`
+	SchedExec        *ebpf.Program `ebpf:"sched_exec"`
+	SchedExit        *ebpf.Program `ebpf:"sched_exit"`
+	SchedFork        *ebpf.Program `ebpf:"sched_fork"`
+	SysEnterExecve   *ebpf.Program `ebpf:"sys_enter_execve"`
+	SysEnterExecveat *ebpf.Program `ebpf:"sys_enter_execveat"`
+	SysExit          *ebpf.Program `ebpf:"sys_exit"`
+	SysExitRaw       *ebpf.Program `ebpf:"sys_exit_raw"`
 }
 
 func (p *vigilPrograms) Close() error {
@@ -330,15 +327,10 @@ func (p *vigilPrograms) Close() error {
 		p.SchedExec,
 		p.SchedExit,
 		p.SchedFork,
-		p.SysEnter,
-		p.SysEnter0,
-		p.SysEnter1,
-		p.SysEnter2,
-		p.SysEnter3,
-		p.SysEnter4,
-		p.SysEnter5,
-		p.SysEnter6,
+		p.SysEnterExecve,
+		p.SysEnterExecveat,
 		p.SysExit,
+		p.SysExitRaw,
 	)
 }
 

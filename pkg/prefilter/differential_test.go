@@ -144,7 +144,7 @@ func doRecord(t *testing.T, script string) (recording, error) {
 }
 
 // replay runs the records through decode, state and engine; with tb, only
-// the records tb.Match accepts, numbered as the kernel would ship them.
+// the records the kernel would ship (Tracker.Ship), numbered as the kernel would ship them.
 func replay(t *testing.T, r recording, rs *rules.Ruleset, tb *prefilter.Tables) (alerts []string, shipped int) {
 	t.Helper()
 	table, err := event.SyscallTableFor(r.arch)
@@ -158,12 +158,13 @@ func replay(t *testing.T, r recording, rs *rules.Ruleset, tb *prefilter.Tables) 
 		t.Fatal(err)
 	}
 	var ev, probeView event.Event
+	var tr prefilter.Tracker
 	for _, b := range r.recs {
 		if tb != nil {
 			if err := pre.Decode(b, &probeView); err != nil {
 				t.Fatal(err)
 			}
-			if !tb.Match(&probeView) {
+			if !tr.Ship(tb, &probeView) {
 				continue
 			}
 		}

@@ -11,10 +11,17 @@ import (
 // Explain writes, per event type the rules can match, the filter the
 // kernel applies and what kept it from being tighter: the rules of the
 // widest clause, or the rules and state needs that left the type
-// unfiltered.
+// unfiltered. Closes, which no rule may match but state tracking needs,
+// get a line of their own.
 func (f *Filter) Explain(w io.Writer) error {
 	for t := range event.NumTypes {
 		tf := &f.types[t]
+		if t == event.TypeClose && tf.Rules == 0 {
+			if _, err := fmt.Fprintf(w, "%s: only closes of descriptors user space holds an entry for (no rule; state tracking)\n", t); err != nil {
+				return err
+			}
+			continue
+		}
 		if tf.Rules == 0 {
 			continue
 		}

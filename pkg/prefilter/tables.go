@@ -84,6 +84,10 @@ type TypeTable struct {
 	Atoms    []AtomEntry
 	// AnyRequest are the clauses that do not bound the ptrace request.
 	AnyRequest uint64
+	// TrackedOnly is set on close when no rule can match a close: only
+	// state tracking needs closes, and only of descriptors user space
+	// holds an entry for (see Tracker).
+	TrackedOnly bool
 }
 
 // AtomEntry is an open-flag atom and the clauses it belongs to.
@@ -125,10 +129,11 @@ func (f *Filter) Compile() *Tables {
 	tb := &Tables{Paths: map[PathKey]uint64{}, Requests: map[ValueKey]uint64{}}
 	for t := range event.NumTypes {
 		tf := &f.types[t]
+		tt := &tb.Types[t]
+		tt.TrackedOnly = t == event.TypeClose && tf.Rules == 0
 		if !tf.Filtered {
 			continue
 		}
-		tt := &tb.Types[t]
 		tt.Filtered = true
 		for i, c := range tf.Clauses {
 			bit := uint64(1) << i

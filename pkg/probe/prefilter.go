@@ -111,6 +111,9 @@ func pfTypeOf(tb *prefilter.Tables, t event.Type) vigilPfType {
 	if l.Open {
 		v.IsOpen = 1
 	}
+	if tb != nil && tb.Types[t].TrackedOnly {
+		v.TrackedOnly = 1
+	}
 	if tb == nil || !tb.Types[t].Filtered {
 		return v
 	}

@@ -92,7 +92,7 @@ func byTid(evs []event.Event, root uint32, match func(*event.Event) bool) map[ui
 // TestPrefilterKernelMatchesUserSpace runs one workload under two probes at
 // once, one without and one with the prefilter of Falco's stable rules: the
 // second must ship exactly the events of the first that the user-space
-// Match accepts.
+// twin (Tracker.Ship) accepts.
 func TestPrefilterKernelMatchesUserSpace(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireBinary(t, "strace")
@@ -145,7 +145,8 @@ func kernelMatchesUserSpace(t *testing.T, cfg Config, tb *prefilter.Tables, type
 		}
 	}
 	root := uint32(cmd.Process.Pid)
-	want := byTid(ra.events, root, tb.Match)
+	var tr prefilter.Tracker
+	want := byTid(ra.events, root, func(ev *event.Event) bool { return tr.Ship(tb, ev) })
 	got := byTid(rb.events, root, nil)
 	all := byTid(ra.events, root, nil)
 	var nWant, nAll int
@@ -168,6 +169,17 @@ func kernelMatchesUserSpace(t *testing.T, cfg Config, tb *prefilter.Tables, type
 	}
 	if filtered.PrefilterDropped() == 0 {
 		t.Error("the kernel counted no prefiltered record")
+	}
+	closes := func(evs []event.Event) (n int) {
+		for i := range evs {
+			if evs[i].Type == event.TypeClose {
+				n++
+			}
+		}
+		return n
+	}
+	if tb.Types[event.TypeClose].TrackedOnly && closes(rb.events) >= closes(ra.events) {
+		t.Errorf("no close of an untracked descriptor kept in the kernel (%d of %d shipped)", closes(rb.events), closes(ra.events))
 	}
 	var dirs int
 	for i := range rb.events {

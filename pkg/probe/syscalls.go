@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigilsec/vigil/pkg/event"
+	"github.com/vigilsec/vigil/pkg/prefilter"
 )
 
 // SetEventTypes sets the syscalls the kernel records to types plus the
@@ -104,6 +105,8 @@ func (p *Probe) writeSpec(t event.Type, enabled bool) error {
 	case event.TypeFork, event.TypeVfork, event.TypeClone, event.TypeClone3:
 		spec.Takeover = takeoverFork
 	}
+	// The kernel's FD_TRACK_* bits are prefilter's FDEffect values.
+	spec.FdTrack = uint8(prefilter.FDEffectOf(t))
 	if enabled {
 		spec.Enabled = 1
 	}

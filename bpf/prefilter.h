@@ -50,12 +50,12 @@ struct pf_type {
 	__u64 ret_err;     /* clauses accepting failure */
 	__u64 any_flags;   /* clauses not bounding open flags */
 	__u64 any_req;     /* clauses not bounding the ptrace request */
-	__u64 lens[2][2][4]; /* path i, prefix (0) or suffix (1): bit L when an entry has L bytes */
+	__u64 sfx_clauses[2]; /* clauses with suffix entries for path i */
+	__u64 lens[2][3][4]; /* path i; prefix (0), suffix (1), exact (2): bit L-1 when an entry has L bytes */
 	__u64 bloom[PF_BLOOM_WORDS]; /* bit pf_bloom_bit(key) set for every path key */
 	struct pf_atom atoms[PF_MAX_ATOMS];
 	__u16 type;        /* event type, part of the value map keys */
 	__u8 filtered;
-	__u8 exact[2];     /* path i has exact entries */
 	__u8 path_arg[2];  /* string argument holding path i, PF_NONE when none */
 	__u8 flags_src;    /* pf_flags_src */
 	__u8 flags_arg;
@@ -63,7 +63,7 @@ struct pf_type {
 	__u8 is_open;      /* an open: pass_flags and returned directories pass */
 	__u8 max_suffix[2]; /* length of the longest suffix entry of path i */
 	__u8 tracked_only; /* close: only state tracking asks for it */
-	__u8 pad[2];
+	__u8 pad[4];
 	__u32 pass_flags;  /* open flags that always pass (O_DIRECTORY | O_PATH) */
 };
 
@@ -188,108 +188,204 @@ static __always_inline __u64 pf_lookup_path(__u64 *bloom, struct pf_path_key *k)
 	return v ? *v : 0;
 }
 
-/* pf_scan is the state of one pass over a path by bpf_loop (a plain loop
- * of up to PF_MAX_PATH steps is too much for the verifier to walk). */
-struct pf_scan {
-	__u8 *buf;
-	__u64 *lens; /* the lengths to look up */
-	__u64 *bloom;
-	__u64 hash;
-	__u64 mask;  /* clauses of the entries found */
-	__u32 start;
-	__u32 len;
-	__u32 end; /* bytes to scan */
-	__u16 type;
-	__u8 gen, arg, kind;
-	__u8 p1, p2, bad;
-};
-
-/* pf_byte hashes byte i of the path (from the end for suffixes), checks
- * the forward pass for "//", ".." and "/./", and looks the prefix or
- * suffix of i+1 bytes up when an entry has that length. */
-static __always_inline void pf_byte(struct pf_scan *s, __u32 i)
+/* Paths are hashed 8 bytes at a time: each little-endian word of the path
+ * (from its start for prefixes and exact paths, from its end for suffixes),
+ * the last one holding only the bytes that remain, is folded in with
+ * pf_fold. pkg/prefilter's Hash computes the same. */
+static __always_inline __u64 pf_fold(__u64 h, __u64 v)
 {
-	__u32 l = i + 1;
-	__u8 c;
-
-	if (s->kind == PF_PATH_SUFFIX)
-		c = s->buf[(s->start + s->len - 1 - i) & OFF_MASK];
-	else {
-		c = s->buf[(s->start + i) & OFF_MASK];
-		if ((c == '/' && s->p1 == '/') || (c == '.' && s->p1 == '.') ||
-		    (c == '/' && s->p1 == '.' && s->p2 == '/'))
-			s->bad = 1;
-		s->p2 = s->p1;
-		s->p1 = c;
-	}
-	s->hash = (s->hash ^ c) * FNV_PRIME;
-	__u32 w = l >> 6;
-	/* keep the bound the verifier needs, which the compiler would drop */
-	asm volatile("%[w] &= 3" : [w] "+r"(w));
-	if ((s->lens[w] >> (l & 63)) & 1) {
-		struct pf_path_key k = {.gen = s->gen, .arg = s->arg, .type = s->type, .kind = s->kind,
-					.len = l, .hash = s->hash};
-		s->mask |= pf_lookup_path(s->bloom, &k);
-	}
+	h = (h ^ v) * FNV_PRIME;
+	return h ^ (h >> 29);
 }
 
-/* pf_step handles bytes 8i to 8i+7 of the pass (s->end bytes in all):
- * one bpf_loop call per byte would cost more than the work. */
-static long pf_step(__u64 i, void *ctx)
+#define PF_BYTES_HI 0x8080808080808080ULL
+#define PF_BYTES_LO 0x7f7f7f7f7f7f7f7fULL
+
+/* pf_eq has the high bit set in each byte of x that equals the byte of pat. */
+static __always_inline __u64 pf_eq(__u64 x, __u64 pat)
+{
+	__u64 t = x ^ pat;
+
+	return ~(((t & PF_BYTES_LO) + PF_BYTES_LO) | t) & PF_BYTES_HI;
+}
+
+/* pf_word_keys looks up the keys of the prefixes (or suffixes) that end in
+ * one word: bit k of bits asks for the one of at + k + 1 bytes, where the
+ * word's bytes are w and the hash of the at bytes before is h. meta packs
+ * the generation, the argument and the kind. A global function, verified
+ * once. */
+__noinline __u64 pf_word_keys(struct pf_type *pt, __u64 h, __u64 w, __u32 meta, __u32 at_bits)
+{
+	struct pf_path_key k = {};
+	__u32 at = at_bits >> 8;
+	__u64 m = 0;
+
+	if (!pt)
+		return 0;
+	k.gen = meta & 0xff;
+	k.arg = (meta >> 8) & 0xff;
+	k.kind = (meta >> 16) & 0xff;
+	k.type = pt->type;
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		if (!((at_bits >> i) & 1))
+			continue;
+		__u64 v = w;
+		if (i < 7)
+			v = k.kind == PF_PATH_SUFFIX ? w >> (56 - 8 * i) : w & ((1ULL << (8 * (i + 1))) - 1);
+		k.len = at + i + 1;
+		k.hash = pf_fold(h, v);
+		m |= pf_lookup_path(pt->bloom, &k);
+	}
+	return m;
+}
+
+/* pf_word loads the 8 bytes of buf at off. */
+static __always_inline __u64 pf_word(__u8 *buf, __u32 off)
+{
+	return *(__u64 *)&buf[off & OFF_MASK];
+}
+
+/* pf_len_bits returns the bits of lens (bit L-1: an entry of L bytes) for
+ * the lengths at+1..at+8 (at a multiple of 8), those past max dropped. */
+static __always_inline __u32 pf_len_bits(__u64 *lens, __u32 at, __u32 max)
+{
+	__u32 w = at >> 6;
+	/* keep the bound the verifier needs, which the compiler would drop */
+	asm volatile("%[w] &= 3" : [w] "+r"(w));
+	__u32 bits = (lens[w] >> (at & 56)) & 0xff;
+
+	if (max < at + 8)
+		bits &= (1U << ((max - at) & 7)) - 1;
+	return bits;
+}
+
+/* pf_scan is the state of the suffix pass, one bpf_loop step per 8-byte
+ * word from the end. */
+struct pf_scan {
+	__u8 *buf;
+	struct pf_type *pt;
+	__u64 *lens;
+	__u64 h; /* hash of the words so far */
+	__u64 m; /* clauses of the entries found */
+	__u32 start, n, max, meta;
+};
+
+#define PF_SLASHES 0x2f2f2f2f2f2f2f2fULL
+#define PF_DOTS 0x2e2e2e2e2e2e2e2eULL
+
+/* pf_below has the high bit set in bytes 0..k-1 of a word, without a
+ * branch: all of them for k >= 8 (k >= 0). */
+static __always_inline __u64 pf_below(__s32 k)
+{
+	__u64 sel = (__u64)(__s64)((k - 8) >> 31); /* all ones when k < 8 */
+	__u64 low = (1ULL << ((k & 7) * 8)) - 1;
+
+	return ((low & sel) | ~sel) & PF_BYTES_HI;
+}
+
+/* pf_byte_bits gathers the high bits of the bytes of m into bits 0..7. */
+static __always_inline __u32 pf_byte_bits(__u64 m)
+{
+	return ((m >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
+/* pf_suffix_step handles word i from the end: the suffixes ending in it. */
+static long pf_suffix_step(__u64 i, void *ctx)
 {
 	struct pf_scan *s = ctx;
+	__u32 o = (__u32)i * 8;
 
-#pragma unroll
-	for (__u32 j = 0; j < 8; j++) {
-		__u32 at = (__u32)i * 8 + j;
-		if (at >= s->end || at >= PF_MAX_PATH || s->bad)
-			return 1;
-		pf_byte(s, at);
-	}
+	if (o >= s->max || o >= PF_MAX_PATH)
+		return 1;
+	/* the 8 bytes that end o bytes before the path's end (bytes before
+	 * the path are shifted out) */
+	__u64 w = pf_word(s->buf, s->start + s->n - o - 8);
+	__u32 bits = pf_len_bits(s->lens, o, s->max);
+	if (bits)
+		s->m |= pf_word_keys(s->pt, s->h, w, s->meta, (o << 8) | bits);
+	s->h = pf_fold(s->h, w);
 	return 0;
 }
 
 /* pf_path_mask returns the clauses that path argument arg satisfies: all of
  * them when the path is missing, too long, relative or not clean (it then
- * may differ from the resolved fd.name). */
-static __always_inline __u64 pf_path_mask(__u8 *buf, __u32 end, struct pf_type *pt, __u8 gen, __u8 arg)
+ * may differ from the resolved fd.name). One pass of 8-byte words checks
+ * cleanness, hashes the path and looks its prefixes up; another hashes the
+ * words from the end for suffixes, when a clause of want has suffixes.
+ * gen_arg is the generation << 8 | the argument. A global function, so
+ * that the verifier walks its loop once. */
+__noinline __u64 pf_path_mask(struct scratch_buf *sb, __u32 end, struct pf_type *pt, __u32 gen_arg, __u64 want)
 {
-	__u32 len = 0, start;
-	__u8 tag = pt->path_arg[arg & 1];
+	__u32 n = 0, start, a = gen_arg & 1;
+	__u8 gen = (gen_arg >> 8) & 1, tag, *buf;
 	struct pf_scan s = {};
 
+	if (!sb || !pt)
+		return ~0ULL;
+	buf = sb->data;
+	tag = pt->path_arg[a];
 	if (tag >= 6)
 		return pt->all;
-	start = pf_find_part(buf, end, PART_STR + tag, &len);
-	if (!start || len == 0 || len > PF_MAX_PATH || buf[start & OFF_MASK] != '/')
+	start = pf_find_part(buf, end, PART_STR + tag, &n);
+	if (!start || n == 0 || n > PF_MAX_PATH || buf[start & OFF_MASK] != '/')
 		return pt->all;
+	if (n > 1) {
+		__u8 last = buf[(start + n - 1) & OFF_MASK], prev = buf[(start + n - 2) & OFF_MASK];
+		if (last == '/' || (last == '.' && prev == '/'))
+			return pt->all;
+	}
+	/* A plain loop without branches but the lookups' (bpf_loop calls a
+	 * callback per step, which costs more than the work): the bytes past
+	 * the path are masked out by pf_below. */
+	__u64 h = FNV_OFFSET, full = 0, m = 0, bad = 0;
+	__u32 meta = gen | (a << 8) | (PF_PATH_PREFIX << 16);
+	__u64 *lens = pt->lens[a][0];
+	for (__u32 i = 0; i < PF_MAX_PATH / 8; i++) {
+		__u32 o = 8 * i;
+		if (o >= n)
+			break;
+		__u32 at = start + o;
+		__u64 x = pf_word(buf, at), y = pf_word(buf, at + 1), z = pf_word(buf, at + 2);
+		__s32 d = n - o; /* bytes of the path from x on, >= 1 */
+		__u64 vx = pf_below(d), vy = pf_below(d - 1), vz = vy & pf_below(d - 2);
+		__u64 sx = pf_eq(x, PF_SLASHES), sy = pf_eq(y, PF_SLASHES);
+		__u64 dx = pf_eq(x, PF_DOTS), dy = pf_eq(y, PF_DOTS);
+		bad |= (((sx & sy) | (dx & dy)) & vy) | (sx & dy & pf_eq(z, PF_SLASHES) & vz);
+		__u32 w = i >> 3;
+		asm volatile("%[w] &= 3" : [w] "+r"(w));
+		__u32 bits = (lens[w] >> (o & 56)) & 0xff & pf_byte_bits(vx);
+		if (bits)
+			m |= pf_word_keys(pt, h, x, meta, (o << 8) | bits);
+		full = pf_fold(h, x & ((vx >> 7) * 0xff));
+		h = pf_fold(h, x);
+	}
+	if (bad)
+		return pt->all;
+	/* Read the length again, from memory: the loop's exits leave n with
+	 * as many ranges as it has steps, each of which the verifier would
+	 * walk the rest with. */
+	n = buf[(start - 2) & OFF_MASK] | (buf[(start - 1) & OFF_MASK] << 8);
+	if (n == 0 || n > PF_MAX_PATH)
+		return pt->all;
+	if ((pf_len_bits(pt->lens[a][2], (n - 1) & ~7U, n) >> ((n - 1) & 7)) & 1) {
+		struct pf_path_key k = {.gen = gen, .arg = a, .type = pt->type, .kind = PF_PATH_EXACT,
+					.len = n, .hash = full};
+		m |= pf_lookup_path(pt->bloom, &k);
+	}
+	s.m = m;
 	s.buf = buf;
+	s.pt = pt;
 	s.start = start;
-	s.len = len;
-	s.type = pt->type;
-	s.gen = gen;
-	s.arg = arg & 1;
-	s.hash = FNV_OFFSET;
-	s.bloom = pt->bloom;
-	s.kind = PF_PATH_PREFIX;
-	s.lens = pt->lens[arg & 1][0];
-	s.end = len;
-	bpf_loop((len + 7) / 8, pf_step, &s, 0);
-	if (s.bad || (len > 1 && (s.p1 == '/' || (s.p1 == '.' && s.p2 == '/'))))
-		return pt->all;
-	if (pt->exact[arg & 1]) {
-		struct pf_path_key k = {.gen = gen, .arg = arg & 1, .type = pt->type, .kind = PF_PATH_EXACT,
-					.len = len, .hash = s.hash};
-		s.mask |= pf_lookup_path(pt->bloom, &k);
+	s.n = n;
+	if (pt->max_suffix[a] && (want & pt->sfx_clauses[a])) {
+		s.max = n < pt->max_suffix[a] ? n : pt->max_suffix[a];
+		s.lens = pt->lens[a][1];
+		s.h = FNV_OFFSET;
+		s.meta = gen | (a << 8) | (PF_PATH_SUFFIX << 16);
+		bpf_loop((s.max + 7) / 8, pf_suffix_step, &s, 0);
 	}
-	if (pt->max_suffix[arg & 1]) {
-		s.hash = FNV_OFFSET;
-		s.kind = PF_PATH_SUFFIX;
-		s.lens = pt->lens[arg & 1][1];
-		s.end = len < pt->max_suffix[arg & 1] ? len : pt->max_suffix[arg & 1];
-		bpf_loop((s.end + 7) / 8, pf_step, &s, 0);
-	}
-	return pt->any_path[arg & 1] | s.mask;
+	return pt->any_path[a] | s.m;
 }
 
 /* pf_rest applies the checks that need no path: result, open flags,
@@ -361,11 +457,13 @@ __noinline int pf_check(struct scratch_buf *sb, __u32 end)
 		return 1;
 	m = h->ret >= 0 ? pt->ret_ok : pt->ret_err;
 	m &= pt->all;
-	if (m && pt->path_arg[0] != PF_NONE)
-		m &= pf_path_mask(buf, end, pt, gen, 0);
-	if (m && pt->path_arg[1] != PF_NONE)
-		m &= pf_path_mask(buf, end, pt, gen, 1);
+	/* the cheap checks first: the paths are looked at only for the
+	 * clauses left */
 	m = pf_rest(pt, gen, m, flags, h->args);
+	if (m && pt->path_arg[0] != PF_NONE)
+		m &= pf_path_mask(sb, end, pt, (__u32)gen << 8, m);
+	if (m && pt->path_arg[1] != PF_NONE)
+		m &= pf_path_mask(sb, end, pt, ((__u32)gen << 8) | 1, m);
 	if (m)
 		return 1;
 	pf_count();

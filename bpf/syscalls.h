@@ -88,10 +88,10 @@ static __always_inline void regs_args(struct pt_regs *regs, __u64 *args, __u8 na
 	args[4] = regs->regs[4];
 	args[5] = regs->regs[5];
 #endif
+	/* Without a branch: one verifier state whatever nargs. */
 #pragma unroll
 	for (int i = 0; i < 6; i++)
-		if (i >= nargs)
-			args[i] = 0;
+		args[i] &= (__u64)(((__s64)i - (__s64)nargs) >> 63);
 }
 
 /* enter keeps the arguments of an exec for sched_process_exec. A
@@ -143,16 +143,20 @@ static __always_inline int taken_over(struct task_struct *task, const struct sys
 	return 0;
 }
 
-/* fd_bits_of returns the untracked-descriptor bits of task's process. */
-static __always_inline struct fd_bits *fd_bits_of(struct task_struct *task, __u64 flags)
+/* fd_bits_of returns the untracked-descriptor bits of the current
+ * process. */
+static __always_inline struct fd_bits *fd_bits_of(__u64 flags)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+
 	return bpf_task_storage_get(&fd_untracked, task->group_leader, 0, flags);
 }
 
-/* close_skipped tells whether a close need not be shipped: only state
- * tracking asks for closes, and user space has no entry for the
- * descriptor. */
-static __always_inline int close_skipped(struct task_struct *task, __s32 nr, __u64 fd)
+/* close_skipped tells whether a close of fd need not be shipped: only
+ * state tracking asks for closes of syscall nr, and user space has no
+ * entry for the descriptor. A global function, like fd_shipped: verified
+ * once, not once per state of its callers. */
+__noinline int close_skipped(__s32 nr, __u64 fd)
 {
 	struct pf_type *pt;
 	struct fd_bits *b;
@@ -163,7 +167,7 @@ static __always_inline int close_skipped(struct task_struct *task, __s32 nr, __u
 	pt = pf_lookup_type(nr, &gen);
 	if (!pt || !pt->tracked_only)
 		return 0;
-	b = fd_bits_of(task, 0);
+	b = fd_bits_of(0);
 	if (!b || !((b->untracked[(fd >> 6) & (TRACKED_FDS / 64 - 1)] >> (fd & 63)) & 1))
 		return 0;
 	pf_count();
@@ -183,33 +187,31 @@ static __always_inline void fd_bit(struct fd_bits *b, __u64 fd, int set)
 		b->untracked[w] &= ~bit;
 }
 
-/* fd_shipped keeps the untracked-descriptor bits in step with a record
- * that reached user space. */
-static __always_inline void fd_shipped(struct task_struct *task, const struct syscall_spec *spec, const __u64 *args,
-				       __s64 ret)
+/* fd_shipped keeps the untracked-descriptor bits in step with a record of
+ * a syscall whose fd_track is track that reached user space. */
+__noinline int fd_shipped(__u32 track, __u64 arg0, __s64 ret)
 {
-	__u8 track = spec->fd_track;
 	struct fd_bits *b;
 
 	if (!track)
-		return;
-	b = fd_bits_of(task, (track & FD_TRACK_CLOSE) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+		return 0;
+	b = fd_bits_of((track & FD_TRACK_CLOSE) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	if (!b)
-		return;
+		return 0;
 	if (track & FD_TRACK_CLOSE)
-		fd_bit(b, args[0], 1);
+		fd_bit(b, arg0, 1);
 	if (track & FD_TRACK_ARG0)
-		fd_bit(b, args[0], 0);
+		fd_bit(b, arg0, 0);
 	if ((track & FD_TRACK_RET) && ret >= 0)
 		fd_bit(b, ret, 0);
+	return 0;
 }
 
 /* on_exit records syscall nr of the current task, which returns ret. */
 static __always_inline int on_exit(struct task_struct *task, struct pt_regs *regs, __s32 nr, __s64 ret)
 {
 	struct syscall_spec *spec = enabled_spec(nr);
-	struct record_header *h;
-	__u64 args[6];
+	struct record_header *h, *r;
 	__u8 *buf;
 	__u32 off;
 
@@ -219,37 +221,40 @@ static __always_inline int on_exit(struct task_struct *task, struct pt_regs *reg
 		return 0;
 	if (spec->takeover && taken_over(task, spec, ret))
 		return 0;
-	regs_args(regs, args, spec->nargs);
-	if (!(spec->str_mask | spec->sa_arg | spec->struct_arg | spec->local_fd | spec->ret_fd_dir)) {
-		/* No variable part: build the record in the ring buffer itself. */
-		if ((spec->fd_track & FD_TRACK_CLOSE) && close_skipped(task, nr, args[0]))
-			return 0;
-		if (!pf_pass_args(nr, args, ret))
-			return 0;
-		h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
-		if (!h) {
-			count_drop(DROP_RINGBUF);
-			return 0;
-		}
-		fill_header(h, task, KIND_SYSCALL);
-		h->syscall = nr;
-		h->ret = ret;
-		__builtin_memcpy(h->args, args, sizeof(h->args));
-		bpf_ringbuf_submit(h, wakeup_flags());
-		fd_shipped(task, spec, args, ret);
-		return 0;
-	}
+	/* The arguments go to the scratch buffer, not the stack: the verifier
+	 * does not follow map contents, so their values do not multiply the
+	 * states it walks. */
 	buf = scratch_buf();
 	if (!buf)
 		return 0;
 	h = (void *)buf;
+	regs_args(regs, h->args, spec->nargs);
+	if (!(spec->str_mask | spec->sa_arg | spec->struct_arg | spec->local_fd | spec->ret_fd_dir)) {
+		/* No variable part: build the record in the ring buffer itself. */
+		if ((spec->fd_track & FD_TRACK_CLOSE) && close_skipped(nr, h->args[0]))
+			return 0;
+		if (!pf_pass_args(nr, h->args, ret))
+			return 0;
+		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		if (!r) {
+			count_drop(DROP_RINGBUF);
+			return 0;
+		}
+		fill_header(r, task, KIND_SYSCALL);
+		r->syscall = nr;
+		r->ret = ret;
+		__builtin_memcpy(r->args, h->args, sizeof(r->args));
+		bpf_ringbuf_submit(r, wakeup_flags());
+		if (spec->fd_track)
+			fd_shipped(spec->fd_track, h->args[0], ret);
+		return 0;
+	}
 	/* The parts and the prefilter first: the rest of the header is read
 	 * from the task only for a record that is shipped. */
 	h->flags = 0;
 	h->nparts = 0;
 	h->syscall = nr;
 	h->ret = ret;
-	__builtin_memcpy(h->args, args, sizeof(h->args));
 	if (spec->ret_fd_dir && ret >= 0 && fd_is_dir(task, ret))
 		h->flags |= RECORD_OPENED_DIR;
 	off = put_args(buf, sizeof(*h), task, h->args, spec, ret);
@@ -262,8 +267,8 @@ static __always_inline int on_exit(struct task_struct *task, struct pt_regs *reg
 	h->nparts = nparts;
 	h->syscall = nr;
 	h->ret = ret;
-	if (submit(buf, off))
-		fd_shipped(task, spec, args, ret);
+	if (submit(buf, off) && spec->fd_track)
+		fd_shipped(spec->fd_track, h->args[0], ret);
 	return 0;
 }
 

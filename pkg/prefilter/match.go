@@ -48,31 +48,22 @@ func (tb *Tables) Match(ev *event.Event) bool {
 }
 
 // pathMask returns the clauses path argument arg satisfies, hashing and
-// looking up as the kernel does.
+// looking up the keys the kernel looks up.
 func (tb *Tables) pathMask(tt *TypeTable, t event.Type, arg uint8, p string) uint64 {
 	if len(p) > MaxPath || !Clean(p) {
 		return tt.All
 	}
 	m := tt.AnyPath[arg]
 	n := len(p)
-	if tt.Exact[arg] {
+	if hasLen(&tt.Lens[arg][2], n) {
 		m |= tb.lookup(tt, PathKey{t, arg, PathExact, uint16(n), Hash(p, false)})
 	}
-	for k, kind := range [2]PathKind{PathPrefix, PathSuffix} {
-		lens := &tt.Lens[arg][k]
-		if lens[0]|lens[1]|lens[2]|lens[3] == 0 {
-			continue
+	for l := 1; l <= n; l++ {
+		if hasLen(&tt.Lens[arg][0], l) {
+			m |= tb.lookup(tt, PathKey{t, arg, PathPrefix, uint16(l), Hash(p[:l], false)})
 		}
-		h := uint64(fnvOffset)
-		for i := range n {
-			c := p[i]
-			if k == 1 {
-				c = p[n-1-i]
-			}
-			h = (h ^ uint64(c)) * fnvPrime
-			if l := i + 1; lens[l/64]&(1<<(l%64)) != 0 {
-				m |= tb.lookup(tt, PathKey{t, arg, kind, uint16(l), h})
-			}
+		if hasLen(&tt.Lens[arg][1], l) {
+			m |= tb.lookup(tt, PathKey{t, arg, PathSuffix, uint16(l), Hash(p[n-l:], true)})
 		}
 	}
 	return m

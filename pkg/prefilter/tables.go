@@ -67,11 +67,13 @@ type TypeTable struct {
 	All      uint64
 	// AnyPath are the clauses that do not bound path argument i.
 	AnyPath [2]uint64
-	// Exact reports exact entries for path argument i; Lens[i][0] and
-	// Lens[i][1] have bit L set when a prefix, or a suffix, of L bytes
-	// has an entry.
-	Exact [2]bool
-	Lens  [2][2][4]uint64
+	// Lens[i][0], Lens[i][1] and Lens[i][2] have bit L-1 set when a
+	// prefix, a suffix or an exact path of L bytes has an entry for path
+	// argument i.
+	Lens [2][3][4]uint64
+	// SuffixClauses are the clauses with suffix entries for path argument
+	// i: the kernel hashes a path from its end only for them.
+	SuffixClauses [2]uint64
 	// Bloom has bit BloomBit(key) set for every path key of the type: the
 	// kernel looks up only keys whose bit is set (a filter that can only
 	// say "maybe").
@@ -96,7 +98,7 @@ type AtomEntry struct {
 	Clauses uint64
 }
 
-// FNV-1a, 64 bits.
+// The FNV-1a constants, used by Hash on 8-byte words.
 const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
@@ -110,19 +112,37 @@ func BloomBit(k PathKey) uint32 {
 	return uint32((k.Hash>>7)^uint64(k.Len)*0x9e37^uint64(k.Kind)*0x45d9^uint64(k.Arg)*0x1f3) & (BloomWords*64 - 1)
 }
 
-// Hash is the FNV-1a hash of s, or of s read backwards (the hash of a
-// suffix).
+// Hash is the hash the kernel computes of a path, a prefix or an exact
+// path (backwards false), or of a suffix (backwards true): the
+// little-endian 8-byte words of s, from its start or from its end, the
+// last holding only the bytes left, each folded in by fold.
 func Hash(s string, backwards bool) uint64 {
 	h := uint64(fnvOffset)
-	for i := range len(s) {
-		c := s[i]
+	n := len(s)
+	for o := 0; o < n; o += 8 {
+		w := s[o:min(o+8, n)]
 		if backwards {
-			c = s[len(s)-1-i]
+			w = s[max(n-o-8, 0) : n-o]
 		}
-		h = (h ^ uint64(c)) * fnvPrime
+		var v uint64
+		for i := len(w) - 1; i >= 0; i-- {
+			v = v<<8 | uint64(w[i])
+		}
+		h = fold(h, v)
 	}
 	return h
 }
+
+func fold(h, v uint64) uint64 {
+	h = (h ^ v) * fnvPrime
+	return h ^ h>>29
+}
+
+// setLen sets the bit of length l (1..MaxPath) in lens.
+func setLen(lens *[4]uint64, l int) { lens[(l-1)/64] |= 1 << ((l - 1) % 64) }
+
+// hasLen reports whether lens has the bit of length l.
+func hasLen(lens *[4]uint64, l int) bool { return l > 0 && lens[(l-1)/64]&(1<<((l-1)%64)) != 0 }
 
 // Compile turns the filter into map contents.
 func (f *Filter) Compile() *Tables {
@@ -146,7 +166,7 @@ func (f *Filter) Compile() *Tables {
 				for _, p := range ps.Exact {
 					if Clean(p) && len(p) <= MaxPath {
 						tt.addPath(tb, PathKey{t, uint8(a), PathExact, uint16(len(p)), Hash(p, false)}, bit)
-						tt.Exact[a] = true
+						setLen(&tt.Lens[a][2], len(p))
 					}
 				}
 				for k, list := range [2][]string{ps.Prefixes, ps.Suffixes} {
@@ -156,7 +176,10 @@ func (f *Filter) Compile() *Tables {
 						}
 						kind := PathPrefix + PathKind(k)
 						tt.addPath(tb, PathKey{t, uint8(a), kind, uint16(len(p)), Hash(p, k == 1)}, bit)
-						tt.Lens[a][k][len(p)/64] |= 1 << (len(p) % 64)
+						setLen(&tt.Lens[a][k], len(p))
+						if kind == PathSuffix {
+							tt.SuffixClauses[a] |= bit
+						}
 					}
 				}
 			}
@@ -209,4 +232,14 @@ func (tt *TypeTable) addAtoms(atoms []FlagAtom, bit uint64) {
 		}
 		tt.Atoms = append(tt.Atoms, AtomEntry{a, bit})
 	}
+}
+
+// MaxLen returns the greatest length whose bit lens has, 0 when none.
+func MaxLen(lens *[4]uint64) int {
+	for l := MaxPath; l > 0; l-- {
+		if hasLen(lens, l) {
+			return l
+		}
+	}
+	return 0
 }

@@ -127,15 +127,8 @@ func pfTypeOf(tb *prefilter.Tables, t event.Type) vigilPfType {
 	v.Bloom = tt.Bloom
 	for i := range 2 {
 		v.Lens[i] = tt.Lens[i]
-		for l := prefilter.MaxPath; l > 0; l-- {
-			if tt.Lens[i][1][l/64]&(1<<(l%64)) != 0 {
-				v.MaxSuffix[i] = uint8(l)
-				break
-			}
-		}
-		if tt.Exact[i] {
-			v.Exact[i] = 1
-		}
+		v.MaxSuffix[i] = uint8(prefilter.MaxLen(&tt.Lens[i][1]))
+		v.SfxClauses[i] = tt.SuffixClauses[i]
 	}
 	return v
 }

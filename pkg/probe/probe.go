@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -85,6 +86,13 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 	if err := spec.Variables[vigilVarWakeupBytes].Set(wakeupBytes(cfg.RingBufferSize)); err != nil {
 		return nil, fmt.Errorf("probe: set wakeup threshold: %w", err)
 	}
+	// One exit program attaches, that of the configured mode; the other
+	// is loaded as an empty program, which costs the verifier nothing.
+	unused := "sys_exit_raw"
+	if cfg.Attach == AttachGeneric {
+		unused = "sys_exit"
+	}
+	spec.Programs[unused].Instructions = asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
 	// An old kernel or one without BTF fails in many ways at load; name
 	// what it lacks instead.
 	if err := features.Detect(spec).Err(); err != nil {

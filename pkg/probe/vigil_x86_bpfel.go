@@ -61,12 +61,12 @@ type vigilPfType struct {
 	RetErr      uint64
 	AnyFlags    uint64
 	AnyReq      uint64
-	Lens        [2][2][4]uint64
+	SfxClauses  [2]uint64
+	Lens        [2][3][4]uint64
 	Bloom       [32]uint64
 	Atoms       [16]vigilPfAtom
 	Type        uint16
 	Filtered    uint8
-	Exact       [2]uint8
 	PathArg     [2]uint8
 	FlagsSrc    uint8
 	FlagsArg    uint8
@@ -74,7 +74,7 @@ type vigilPfType struct {
 	IsOpen      uint8
 	MaxSuffix   [2]uint8
 	TrackedOnly uint8
-	Pad         [2]uint8
+	Pad         [4]uint8
 	PassFlags   uint32
 	_           [4]byte
 }

@@ -7,12 +7,13 @@ import (
 
 // Attach modes: how the syscall programs reach the kernel.
 const (
-	// AttachPerSyscall attaches to the syscalls:sys_enter_NAME and
-	// sys_exit_NAME tracepoints of the selected syscalls only, so the
-	// others run no BPF at all.
+	// AttachPerSyscall attaches the exit program to the
+	// syscalls:sys_exit_NAME tracepoints of the selected syscalls only,
+	// so the others run no BPF at all.
 	AttachPerSyscall = "per-syscall"
-	// AttachGeneric attaches one program to raw_syscalls:sys_enter and
-	// sys_exit, which checks the syscall map first on every syscall.
+	// AttachGeneric attaches the exit program to the sys_exit raw
+	// tracepoint, where it checks the syscall map first on every
+	// syscall: cheaper per recorded syscall, not free for the others.
 	AttachGeneric = "generic"
 )
 

@@ -72,6 +72,15 @@ struct {
 	__type(value, struct fd_bits);
 } fd_untracked SEC(".maps");
 
+/* Whether a process's exit was recorded, on its group leader: threads
+ * exiting together can all see the group's live count at zero. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} exit_seen SEC(".maps");
+
 /* Where a record is built before it is copied to the ring buffer: one
  * buffer per CPU (a per-CPU map cannot hold values this large), indexed by
  * CPU; user space sets max_entries to the number of possible CPUs. */

@@ -191,6 +191,11 @@ int BPF_PROG(sched_exit, struct task_struct *task)
 	/* signal->live reaches 0 when the last thread of the group exits. */
 	if (task->signal->live.counter != 0)
 		return 0;
+	/* Several threads exiting at once may each see it at zero: the first
+	 * to mark the leader records the exit. */
+	__u64 *seen = bpf_task_storage_get(&exit_seen, task->group_leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (seen && __sync_val_compare_and_swap(seen, 0, 1) != 0)
+		return 0;
 	buf = scratch_buf();
 	if (!buf)
 		return 0;

@@ -141,6 +141,7 @@ type vigilSyscallSpec struct {
 const (
 	vigilMapDrops             = "drops"
 	vigilMapEvents            = "events"
+	vigilMapExitSeen          = "exit_seen"
 	vigilMapFdUntracked       = "fd_untracked"
 	vigilMapInflight          = "inflight"
 	vigilMapPfFiltered        = "pf_filtered"
@@ -223,6 +224,7 @@ type vigilProgramSpecs struct {
 type vigilMapSpecs struct {
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	ExitSeen     *ebpf.MapSpec `ebpf:"exit_seen"`
 	FdUntracked  *ebpf.MapSpec `ebpf:"fd_untracked"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
 	PfFiltered   *ebpf.MapSpec `ebpf:"pf_filtered"`
@@ -269,6 +271,7 @@ func (o *vigilObjects) Close() error {
 type vigilMaps struct {
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	ExitSeen     *ebpf.Map `ebpf:"exit_seen"`
 	FdUntracked  *ebpf.Map `ebpf:"fd_untracked"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
 	PfFiltered   *ebpf.Map `ebpf:"pf_filtered"`
@@ -284,6 +287,7 @@ func (m *vigilMaps) Close() error {
 	return _VigilClose(
 		m.Drops,
 		m.Events,
+		m.ExitSeen,
 		m.FdUntracked,
 		m.Inflight,
 		m.PfFiltered,

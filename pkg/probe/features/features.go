@@ -85,6 +85,7 @@ var since = map[string]string{
 	"bpf_loop":                  "5.17",
 	"bpf_task_storage_get":      "5.11",
 	"bpf_get_current_task_btf":  "5.11",
+	"bpf_task_pt_regs":          "5.15",
 	"bpf_ktime_get_boot_ns":     "5.8",
 	"bpf_ringbuf_output":        "5.8",
 	"bpf_ringbuf_reserve":       "5.8",

@@ -143,12 +143,6 @@ func cpuTime() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
 // BenchmarkPrefilter runs an open/close loop, an exec loop and a mixed
 // workload (compiles, a tree copy, loopback TCP) with the agent off, on
 // without the prefilter and on with it, Falco's stable rules loaded,
@@ -202,10 +196,10 @@ func BenchmarkPrefilter(b *testing.B) {
 			b.ReportMetric(mp, "pf-ns/op")
 			b.ReportMetric((mn/mo-1)*100, "on-slowdown-%")
 			b.ReportMetric((mp/mo-1)*100, "pf-slowdown-%")
-			b.ReportMetric(median(onRate), "on-records/s")
-			b.ReportMetric(median(pfRate), "pf-records/s")
-			b.ReportMetric(median(onCPU), "on-agent-cpu-ns/op")
-			b.ReportMetric(median(pfCPU), "pf-agent-cpu-ns/op")
+			b.ReportMetric(testutil.Median(onRate), "on-records/s")
+			b.ReportMetric(testutil.Median(pfRate), "pf-records/s")
+			b.ReportMetric(testutil.Median(onCPU), "on-agent-cpu-ns/op")
+			b.ReportMetric(testutil.Median(pfCPU), "pf-agent-cpu-ns/op")
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -201,17 +200,11 @@ func slowdown(b *testing.B, cfg Config, types []event.Type, loop ...string) {
 		drops += st.KernelDrops + st.QueueDrops
 		p.Close()
 	}
-	mb, mw := median(base), median(with)
+	mb, mw := testutil.Median(base), testutil.Median(with)
 	b.ReportMetric(mb, "base-ns/iter")
 	b.ReportMetric(mw, "probe-ns/iter")
 	b.ReportMetric((mw/mb-1)*100, "slowdown-%")
 	b.ReportMetric(float64(drops), "drops")
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // BenchmarkOpenCloseSlowdown measures an openat+close loop without and

@@ -20,13 +20,6 @@
 #define PF_BLOOM_WORDS 32
 #define PF_NONE 0xff
 
-/* What pf_type.lookups asks for. */
-enum pf_lookup {
-	PF_EXACT = 1,
-	PF_PREFIX = 2,
-	PF_SUFFIX = 4,
-};
-
 /* Where pf_type.flags_src finds open flags. */
 enum pf_flags_src {
 	PF_FLAGS_NONE = 0,
@@ -246,20 +239,6 @@ static __always_inline __u64 pf_word(__u8 *buf, __u32 off)
 	return *(__u64 *)&buf[off & OFF_MASK];
 }
 
-/* pf_len_bits returns the bits of lens (bit L-1: an entry of L bytes) for
- * the lengths at+1..at+8 (at a multiple of 8), those past max dropped. */
-static __always_inline __u32 pf_len_bits(__u64 *lens, __u32 at, __u32 max)
-{
-	__u32 w = at >> 6;
-	/* keep the bound the verifier needs, which the compiler would drop */
-	asm volatile("%[w] &= 3" : [w] "+r"(w));
-	__u32 bits = (lens[w] >> (at & 56)) & 0xff;
-
-	if (max < at + 8)
-		bits &= (1U << ((max - at) & 7)) - 1;
-	return bits;
-}
-
 /* pf_scan is the state of the suffix pass, one bpf_loop step per 8-byte
  * word from the end. */
 struct pf_scan {
@@ -288,6 +267,17 @@ static __always_inline __u64 pf_below(__s32 k)
 static __always_inline __u32 pf_byte_bits(__u64 m)
 {
 	return ((m >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
+/* pf_len_bits returns the bits of lens (bit L-1: an entry of L bytes) for
+ * the lengths at+1..at+8 (at a multiple of 8) up to max (> at), without a
+ * branch. */
+static __always_inline __u32 pf_len_bits(__u64 *lens, __u32 at, __u32 max)
+{
+	__u32 w = at >> 6;
+	/* keep the bound the verifier needs, which the compiler would drop */
+	asm volatile("%[w] &= 3" : [w] "+r"(w));
+	return (lens[w] >> (at & 56)) & 0xff & pf_byte_bits(pf_below(max - at));
 }
 
 /* pf_suffix_step handles word i from the end: the suffixes ending in it. */
@@ -352,9 +342,7 @@ __noinline __u64 pf_path_mask(struct scratch_buf *sb, __u32 end, struct pf_type 
 		__u64 sx = pf_eq(x, PF_SLASHES), sy = pf_eq(y, PF_SLASHES);
 		__u64 dx = pf_eq(x, PF_DOTS), dy = pf_eq(y, PF_DOTS);
 		bad |= (((sx & sy) | (dx & dy)) & vy) | (sx & dy & pf_eq(z, PF_SLASHES) & vz);
-		__u32 w = i >> 3;
-		asm volatile("%[w] &= 3" : [w] "+r"(w));
-		__u32 bits = (lens[w] >> (o & 56)) & 0xff & pf_byte_bits(vx);
+		__u32 bits = pf_len_bits(lens, o, n);
 		if (bits)
 			m |= pf_word_keys(pt, h, x, meta, (o << 8) | bits);
 		full = pf_fold(h, x & ((vx >> 7) * 0xff));

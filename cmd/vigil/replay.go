@@ -50,16 +50,27 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func replay(path string, showState bool, stdout, stderr io.Writer) error {
+// openCapture opens the capture file at path and reads its header; the
+// caller closes the file.
+func openCapture(path string) (*os.File, *capture.Reader, error) {
 	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := capture.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, r, nil
+}
+
+func replay(path string, showState bool, stdout, stderr io.Writer) error {
+	f, r, err := openCapture(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r, err := capture.NewReader(f)
-	if err != nil {
-		return err
-	}
 	h := r.Header()
 	table, err := event.SyscallTableFor(h.Arch)
 	if err != nil {
@@ -121,15 +132,11 @@ func replayRules(path string, files []string, asJSON bool, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
+	f, r, err := openCapture(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r, err := capture.NewReader(f)
-	if err != nil {
-		return err
-	}
 	out := bufio.NewWriter(stdout)
 	var line []byte
 	var werr error

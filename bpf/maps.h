@@ -14,15 +14,26 @@ struct inflight {
 	__u32 pad;
 };
 
+/* A record under construction. A program holds a buffer from claim to
+ * release: on a preemptible kernel another task's program may run on the
+ * same CPU in between, and takes the CPU's next buffer. */
 struct scratch_buf {
 	__u8 data[SCRATCH_SIZE];
+	__u64 owner; /* the holding thread's pid_tgid with bit 63 set; 0 when free */
+	__u32 key;   /* this buffer's index in the scratch map */
+	__u32 pad;
 };
+
+/* Buffers per CPU: how many programs may be building a record on one CPU
+ * at once, each preempted by the next. */
+#define SCRATCH_SLOTS 2
 
 /* Indexes of the per-CPU drop counters. */
 enum drop_reason {
 	DROP_RINGBUF = 0,  /* the ring buffer had no room for a record */
 	DROP_INFLIGHT = 1, /* no task storage for an exec's arguments */
-	DROP_REASONS = 2,
+	DROP_SCRATCH = 2,  /* every scratch buffer of the CPU was held by a preempted program */
+	DROP_REASONS = 3,
 };
 
 /* The agent's own process: its syscalls are never recorded. */
@@ -81,21 +92,16 @@ struct {
 	__type(value, __u64);
 } exit_seen SEC(".maps");
 
-/* Where a record is built before it is copied to the ring buffer: one
- * buffer per CPU (a per-CPU map cannot hold values this large), indexed by
- * CPU; user space sets max_entries to the number of possible CPUs. */
+/* Where a record is built before it is copied to the ring buffer:
+ * SCRATCH_SLOTS buffers per CPU (a per-CPU map cannot hold values this
+ * large), CPU c owning indexes c*SCRATCH_SLOTS on; user space sets
+ * max_entries to SCRATCH_SLOTS times the number of possible CPUs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct scratch_buf);
 } scratch SEC(".maps");
-
-static __always_inline __u8 *scratch_buf(void)
-{
-	__u32 cpu = bpf_get_smp_processor_id();
-	return bpf_map_lookup_elem(&scratch, &cpu);
-}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -108,7 +114,36 @@ static __always_inline void count_drop(__u32 reason)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
 	if (n)
-		*n += 1;
+		__sync_fetch_and_add(n, 1);
+}
+
+/* scratch_claim takes a free scratch buffer of this CPU and returns its
+ * data, or NULL, counted, when every one is held. The program runs on one
+ * CPU throughout, so the buffer stays this CPU's until scratch_release. */
+static __always_inline __u8 *scratch_claim(void)
+{
+	__u64 me = bpf_get_current_pid_tgid() | (1ULL << 63);
+	__u32 key = bpf_get_smp_processor_id() * SCRATCH_SLOTS;
+	struct scratch_buf *sb;
+
+#pragma unroll
+	for (int i = 0; i < SCRATCH_SLOTS; i++, key++) {
+		sb = bpf_map_lookup_elem(&scratch, &key);
+		if (!sb)
+			return NULL;
+		if (__sync_val_compare_and_swap(&sb->owner, 0, me) == 0) {
+			sb->key = key;
+			return sb->data;
+		}
+	}
+	count_drop(DROP_SCRATCH);
+	return NULL;
+}
+
+/* scratch_release frees a buffer taken by scratch_claim. */
+static __always_inline void scratch_release(__u8 *buf)
+{
+	((struct scratch_buf *)buf)->owner = 0;
 }
 
 #endif

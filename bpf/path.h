@@ -18,6 +18,7 @@ struct walk {
 	__u32 pos;   /* offset after the last component written */
 	int done;    /* the walk reached the root */
 	__u64 mnt_off; /* offsetof(struct mount, mnt) */
+	__u32 key;     /* the scratch buffer written to */
 };
 
 static long walk_step(__u32 i, void *data)
@@ -44,7 +45,7 @@ static long walk_step(__u32 i, void *data)
 	}
 	if (pos - w->start > PATH_MAX_BYTES - NAME_BYTES || pos > OFF_MASK)
 		return 1;
-	buf = scratch_buf();
+	buf = bpf_map_lookup_elem(&scratch, &w->key);
 	if (!buf)
 		return 1;
 	n = bpf_probe_read_kernel_str(&buf[pos & OFF_MASK], NAME_BYTES, BPF_CORE_READ(dentry, d_name.name));
@@ -69,6 +70,7 @@ static __always_inline __u32 put_path(__u8 *buf, __u32 off, const struct path *p
 	if (off > OFF_MASK - (PART_HDR + PATH_MAX_BYTES))
 		return off;
 	w.mnt_off = bpf_core_field_offset(struct mount, mnt);
+	w.key = ((struct scratch_buf *)buf)->key;
 	w.dentry = BPF_CORE_READ(path, dentry);
 	w.mnt = (struct mount *)((void *)BPF_CORE_READ(path, mnt) - w.mnt_off);
 	w.start = off + PART_HDR;

@@ -112,7 +112,7 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
 	in = take_inflight(task);
-	buf = scratch_buf();
+	buf = scratch_claim();
 	if (!buf)
 		return 0;
 	h = (void *)buf;
@@ -135,6 +135,7 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	off = put_path(buf, off, &file->f_path);
 	off = put_exe_info(buf, off, file);
 	submit(buf, off);
+	scratch_release(buf);
 	return 0;
 }
 
@@ -160,7 +161,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 		if (spec && spec->takeover != TAKEOVER_FORK)
 			spec = NULL;
 	}
-	buf = scratch_buf();
+	buf = scratch_claim();
 	if (!buf)
 		return 0;
 	h = (void *)buf;
@@ -174,6 +175,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 		off = put_args(buf, off, parent, h->args, spec, h->ret);
 	}
 	submit(buf, off);
+	scratch_release(buf);
 	return 0;
 }
 
@@ -196,7 +198,7 @@ int BPF_PROG(sched_exit, struct task_struct *task)
 	__u64 *seen = bpf_task_storage_get(&exit_seen, task->group_leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (seen && __sync_val_compare_and_swap(seen, 0, 1) != 0)
 		return 0;
-	buf = scratch_buf();
+	buf = scratch_claim();
 	if (!buf)
 		return 0;
 	h = (void *)buf;
@@ -204,6 +206,7 @@ int BPF_PROG(sched_exit, struct task_struct *task)
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	h->ret = task->exit_code;
 	submit(buf, sizeof(*h));
+	scratch_release(buf);
 	return 0;
 }
 

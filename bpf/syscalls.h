@@ -224,7 +224,7 @@ static __always_inline int on_exit(struct task_struct *task, struct pt_regs *reg
 	/* The arguments go to the scratch buffer, not the stack: the verifier
 	 * does not follow map contents, so their values do not multiply the
 	 * states it walks. */
-	buf = scratch_buf();
+	buf = scratch_claim();
 	if (!buf)
 		return 0;
 	h = (void *)buf;
@@ -232,13 +232,13 @@ static __always_inline int on_exit(struct task_struct *task, struct pt_regs *reg
 	if (!(spec->str_mask | spec->sa_arg | spec->struct_arg | spec->local_fd | spec->ret_fd_dir)) {
 		/* No variable part: build the record in the ring buffer itself. */
 		if ((spec->fd_track & FD_TRACK_CLOSE) && close_skipped(nr, h->args[0]))
-			return 0;
+			goto out;
 		if (!pf_pass_args(nr, h->args, ret))
-			return 0;
+			goto out;
 		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 		if (!r) {
 			count_drop(DROP_RINGBUF);
-			return 0;
+			goto out;
 		}
 		fill_header(r, task, KIND_SYSCALL);
 		r->syscall = nr;
@@ -247,7 +247,7 @@ static __always_inline int on_exit(struct task_struct *task, struct pt_regs *reg
 		bpf_ringbuf_submit(r, wakeup_flags());
 		if (spec->fd_track)
 			fd_shipped(spec->fd_track, h->args[0], ret);
-		return 0;
+		goto out;
 	}
 	/* The parts and the prefilter first: the rest of the header is read
 	 * from the task only for a record that is shipped. */
@@ -259,7 +259,7 @@ static __always_inline int on_exit(struct task_struct *task, struct pt_regs *reg
 		h->flags |= RECORD_OPENED_DIR;
 	off = put_args(buf, sizeof(*h), task, h->args, spec, ret);
 	if (!pf_check((struct scratch_buf *)buf, off))
-		return 0;
+		goto out;
 	__u8 flags = h->flags;
 	__u16 nparts = h->nparts;
 	fill_header(h, task, KIND_SYSCALL);
@@ -269,6 +269,8 @@ static __always_inline int on_exit(struct task_struct *task, struct pt_regs *reg
 	h->ret = ret;
 	if (submit(buf, off) && spec->fd_track)
 		fd_shipped(spec->fd_track, h->args[0], ret);
+out:
+	scratch_release(buf);
 	return 0;
 }
 

@@ -123,8 +123,8 @@ func capturing(ctx context.Context, cfg probe.Config, types []event.Type, path s
 		return err
 	}
 	st2 := p.Stats()
-	fmt.Fprintf(stderr, "vigil capture: %d records in %s to %s (kernel drops %d, in-flight drops %d, queue drops %d)\n",
-		w.Records(), time.Since(start).Round(time.Millisecond), path, st2.KernelDrops, st2.InflightDrops, st2.QueueDrops)
+	fmt.Fprintf(stderr, "vigil capture: %d records in %s to %s (kernel drops %d, in-flight drops %d, scratch drops %d, queue drops %d)\n",
+		w.Records(), time.Since(start).Round(time.Millisecond), path, st2.KernelDrops, st2.InflightDrops, st2.ScratchDrops, st2.QueueDrops)
 	return nil
 }
 

@@ -232,7 +232,7 @@ func dropCounters(pr *probe.Probe, en *enrich.Enricher) map[string]uint64 {
 	ps := pr.Stats()
 	es := en.Stats()
 	return map[string]uint64{
-		"kernel": ps.KernelDrops + ps.InflightDrops,
+		"kernel": ps.Lost(),
 		"queue":  ps.QueueDrops,
 		"enrich": es.Drops,
 	}

@@ -43,6 +43,7 @@ func registerSources(m *metrics.Metrics, s sources) {
 		ps := s.probe.Stats()
 		emit(float64(ps.KernelDrops), "ringbuf_full")
 		emit(float64(ps.InflightDrops), "inflight_full")
+		emit(float64(ps.ScratchDrops), "scratch_busy")
 	})
 	m.MustSource(metrics.KernelPrefiltered, func(emit metrics.Emit) { emit(float64(s.probe.Stats().Prefiltered)) })
 	m.MustSource(metrics.QueueDrops, func(emit metrics.Emit) {

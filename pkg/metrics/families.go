@@ -30,9 +30,10 @@ var (
 	// Source: the pipeline's per-type counters.
 	EventsByType = Family{"vigil_events_total", "Events decoded from kernel records, by event type.", Counter, []string{"type"}}
 	// KernelDrops counts events the kernel could not record, by reason:
-	// "ringbuf_full" (the ring buffer was full) or "inflight_full" (the map
-	// of syscalls in flight was full). Source: probe.
-	KernelDrops = Family{"vigil_kernel_drops_total", "Events lost in the kernel, by reason (ringbuf_full, inflight_full).", Counter, []string{"reason"}}
+	// "ringbuf_full" (the ring buffer was full), "inflight_full" (the map
+	// of syscalls in flight was full) or "scratch_busy" (every record
+	// buffer of the CPU was held by preempted programs). Source: probe.
+	KernelDrops = Family{"vigil_kernel_drops_total", "Events lost in the kernel, by reason (ringbuf_full, inflight_full, scratch_busy).", Counter, []string{"reason"}}
 	// KernelPrefiltered counts records the kernel's rule-derived prefilter
 	// kept from user space (no rule could match them). Source: probe.
 	KernelPrefiltered = Family{"vigil_kernel_prefiltered_total", "Records the kernel's rule-derived prefilter kept from user space.", Counter, nil}

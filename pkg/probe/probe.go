@@ -79,7 +79,7 @@ func Open(cfg Config, log *zap.Logger) (*Probe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
-	spec.Maps[vigilMapScratch].MaxEntries = uint32(cpus)
+	spec.Maps[vigilMapScratch].MaxEntries = uint32(cpus * scratchSlots)
 	if err := spec.Variables[vigilVarSelfTgid].Set(uint32(os.Getpid())); err != nil {
 		return nil, fmt.Errorf("probe: set self pid: %w", err)
 	}

@@ -10,6 +10,9 @@ type Stats struct {
 	// InflightDrops is how many syscalls were not recorded because the
 	// kernel's map of syscalls in flight was full.
 	InflightDrops uint64
+	// ScratchDrops is how many records were not built because every
+	// scratch buffer of the CPU was held by a preempted program.
+	ScratchDrops uint64
 	// QueueDrops is how many records were read but dropped because the
 	// queue to the consumer was full.
 	QueueDrops uint64
@@ -18,11 +21,18 @@ type Stats struct {
 	Prefiltered uint64
 }
 
+// Lost is how many records the kernel lost, whatever the reason.
+func (s Stats) Lost() uint64 { return s.KernelDrops + s.InflightDrops + s.ScratchDrops }
+
 // Drop counter indexes in the kernel's per-CPU drops map (enum drop_reason).
 const (
 	dropRingbuf  = 0
 	dropInflight = 1
+	dropScratch  = 2
 )
+
+// scratchSlots is the kernel's SCRATCH_SLOTS: scratch buffers per CPU.
+const scratchSlots = 2
 
 // Stats returns the current counters. A kernel counter that cannot be read
 // reads as 0.
@@ -31,6 +41,7 @@ func (p *Probe) Stats() Stats {
 		Records:       p.records.Load(),
 		KernelDrops:   p.kernelDrops(dropRingbuf),
 		InflightDrops: p.kernelDrops(dropInflight),
+		ScratchDrops:  p.kernelDrops(dropScratch),
 		QueueDrops:    p.queueDrops.Load(),
 		Prefiltered:   p.PrefilterDropped(),
 	}

@@ -115,8 +115,11 @@ type vigilRecordHeader struct {
 }
 
 type vigilScratchBuf struct {
-	_    structs.HostLayout
-	Data [65536]uint8
+	_     structs.HostLayout
+	Data  [65536]uint8
+	Owner uint64
+	Key   uint32
+	Pad   uint32
 }
 
 type vigilSyscallSpec struct {

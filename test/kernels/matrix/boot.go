@@ -118,7 +118,7 @@ func BootKernel(ctx context.Context, k Kernel, initrd, logDir string, timeout ti
 		"-accel", "tcg", "-smp", "1", "-m", "1024", "-nodefaults", "-display", "none", "-no-reboot",
 		"-serial", "stdio", "-monitor", "none",
 		"-kernel", k.Image, "-initrd", initrd,
-		"-append", "console="+q.console+" panic=-1 quiet loglevel=3 rdinit=/init")
+		"-append", "console="+q.console+" panic=-1 quiet loglevel=3 preempt=full rdinit=/init")
 	cmd := exec.CommandContext(ctx, q.binary, args...)
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()

@@ -240,7 +240,7 @@ func runMode(cfg Config, mode string, r *Result, emit func(Check)) {
 		emit(Check{Check: "read", Mode: mode, Detail: err.Error()})
 	}
 	st := p.Stats()
-	c := Check{Check: "drops", Mode: mode, OK: st.KernelDrops == 0 && st.QueueDrops == 0 && st.InflightDrops == 0,
+	c := Check{Check: "drops", Mode: mode, OK: st.Lost() == 0 && st.QueueDrops == 0,
 		Detail: fmt.Sprintf("%+v", st)}
 	if !c.OK {
 		r.EventsOK = false

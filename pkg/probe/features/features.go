@@ -22,6 +22,10 @@ import (
 // (CONFIG_DEBUG_INFO_BTF, Linux 5.4+).
 const KernelBTFPath = "/sys/kernel/btf/vmlinux"
 
+// kernelBTFPath is where Detect looks for the kernel's BTF: KernelBTFPath,
+// but tests point it at a missing or corrupt file.
+var kernelBTFPath = KernelBTFPath
+
 // Feature is one detected feature.
 type Feature struct {
 	// Name identifies the feature ("btf", "ringbuf", "tp_btf", or a
@@ -111,7 +115,7 @@ func Detect(spec *ebpf.CollectionSpec) Report {
 		}
 		r.Features = append(r.Features, f)
 	}
-	add("btf", kernelBTF(), KernelBTFPath)
+	add("btf", kernelBTF(kernelBTFPath), kernelBTFPath)
 	add("tracepoint", features.HaveProgramType(ebpf.TracePoint), "")
 	add("ringbuf", features.HaveMapType(ebpf.RingBuf), "")
 	add("tp_btf", haveTPBTF(), "")
@@ -159,12 +163,25 @@ func Release() string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
-func kernelBTF() error {
-	if _, err := os.Stat(KernelBTFPath); err != nil {
-		return fmt.Errorf("no kernel BTF (%w): the kernel was built without CONFIG_DEBUG_INFO_BTF", err)
+// kernelBTF checks that the kernel's BTF at path exists and parses. Only
+// the kernel's own BTF will do: the probe's tp_btf programs are attached
+// through it and bpf_get_current_task_btf returns a pointer typed by it, so
+// an external BTF file (as for CO-RE relocations alone) cannot stand in.
+func kernelBTF(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no kernel BTF at %s: the kernel was built without CONFIG_DEBUG_INFO_BTF, "+
+			"and Vigil's BTF tracepoints (tp_btf) and bpf_get_current_task_btf need the running kernel's own BTF", path)
+	} else if err != nil {
+		return fmt.Errorf("kernel BTF at %s: %w", path, err)
 	}
-	if _, err := btf.LoadKernelSpec(); err != nil {
-		return fmt.Errorf("kernel BTF unreadable: %w", err)
+	var err error
+	if path == KernelBTFPath {
+		_, err = btf.LoadKernelSpec() // parsed once per process, shared with the loader
+	} else {
+		_, err = btf.LoadSpec(path)
+	}
+	if err != nil {
+		return fmt.Errorf("kernel BTF at %s unreadable: %w", path, err)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package features
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -93,5 +95,66 @@ func TestTracingHelper(t *testing.T) {
 	}
 	if err := haveTracingHelper(asm.BuiltinFunc(100000)); !errors.Is(err, ebpf.ErrNotSupported) {
 		t.Errorf("helper 100000: %v, want ErrNotSupported", err)
+	}
+}
+
+// TestKernelBTF checks the kernel BTF probe on a missing file, a file that
+// is not BTF, and the kernel's own.
+func TestKernelBTF(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "vmlinux")
+	if err := os.WriteFile(garbage, []byte("not BTF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		path string
+		want []string // substrings of the error; none: no error
+	}{
+		{"missing", filepath.Join(dir, "missing"), []string{"no kernel BTF at " + filepath.Join(dir, "missing"), "CONFIG_DEBUG_INFO_BTF", "tp_btf"}},
+		{"not BTF", garbage, []string{"kernel BTF at " + garbage + " unreadable"}},
+		{"the kernel's", KernelBTFPath, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.want == nil {
+				if _, err := os.Stat(tt.path); err != nil {
+					testutil.Unavailable(t, "this kernel has no BTF: "+err.Error())
+				}
+			}
+			err := kernelBTF(tt.path)
+			if (err == nil) != (tt.want == nil) {
+				t.Fatalf("kernelBTF(%s) = %v, want error %v", tt.path, err, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("kernelBTF(%s) = %q, want it to contain %q", tt.path, err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestDetectWithoutBTF runs Detect as on a kernel without
+// /sys/kernel/btf/vmlinux: the refusal names the missing file and why.
+func TestDetectWithoutBTF(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "vmlinux")
+	defer func(p string) { kernelBTFPath = p }(kernelBTFPath)
+	kernelBTFPath = missing
+	r := Detect(nil)
+	var btfMissing bool
+	for _, f := range r.Missing() {
+		btfMissing = btfMissing || f.Name == "btf"
+	}
+	if !btfMissing {
+		t.Fatalf("btf not missing: %+v", r.Features)
+	}
+	err := r.Err()
+	if err == nil {
+		t.Fatal("Err() = nil")
+	}
+	want := "lacks btf (Linux 5.4+): no kernel BTF at " + missing + ": the kernel was built without CONFIG_DEBUG_INFO_BTF"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("Err() = %q, want it to contain %q", err, want)
 	}
 }

@@ -1,38 +1,36 @@
-// Package kubeapi starts a real etcd and kube-apiserver for tests, from the
-// binaries test/k8s-bins.sh builds into a cache outside the repository. The
-// API server authenticates one static admin token (group system:masters);
-// no controller manager or scheduler runs, so tests create what they need
-// (pods with spec.nodeName set, pod IPs through the status subresource).
+// Package kubeapi starts a real etcd and kube-apiserver for tests through
+// controller-runtime's envtest, from the binaries test/k8s-bins.sh builds into
+// a cache outside the repository. The admin user authenticates with a client
+// certificate (group system:masters); no controller manager or scheduler runs,
+// so tests create what they need (pods with spec.nodeName set, pod IPs through
+// the status subresource).
 package kubeapi
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // DefaultBinDir is where test/k8s-bins.sh puts the binaries by default.
 const DefaultBinDir = "/var/cache/vigil/k8s-bin/kube-v1.37.2-etcd-v3.7.3"
+
+const (
+	// startTimeout bounds the start of each of etcd and kube-apiserver; the
+	// machine is shared, so it is generous.
+	startTimeout = 90 * time.Second
+	// stopTimeout bounds each graceful stop before the process is killed.
+	stopTimeout = 20 * time.Second
+)
 
 // Server is a running etcd and kube-apiserver pair.
 type Server struct {
@@ -43,8 +41,8 @@ type Server struct {
 	// Kubeconfig is a kubeconfig file with the admin credentials.
 	Kubeconfig string
 
-	procs []*proc
-	logs  map[string]*bytes.Buffer
+	env  *envtest.Environment
+	logs []namedLog
 }
 
 // BinDir returns the directory holding kube-apiserver and etcd:
@@ -68,153 +66,70 @@ func Start(t testing.TB) *Server {
 			testutil.Unavailable(t, fmt.Sprintf("%s not built in %s: run test/k8s-bins.sh (or set VIGIL_K8S_BIN)", b, bin))
 		}
 	}
+	setupLogger()
 	dir := t.TempDir()
-	s := &Server{logs: map[string]*bytes.Buffer{}}
-	t.Cleanup(s.stop)
-
-	etcdClient, etcdPeer := freePort(t), freePort(t)
-	clientURL := "http://127.0.0.1:" + strconv.Itoa(etcdClient)
-	peerURL := "http://127.0.0.1:" + strconv.Itoa(etcdPeer)
-	s.run(t, filepath.Join(bin, "etcd"),
-		"--name=default", "--data-dir="+filepath.Join(dir, "etcd"),
-		"--listen-client-urls="+clientURL, "--advertise-client-urls="+clientURL,
-		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
-		"--initial-cluster=default="+peerURL, "--unsafe-no-fsync", "--log-level=warn")
-
-	token := randomHex(t)
-	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(token+",admin,admin,system:masters\n"), 0o600); err != nil {
+	certs := filepath.Join(dir, "certs")
+	if err := os.Mkdir(certs, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	saKey := filepath.Join(dir, "sa.key")
-	writeRSAKey(t, saKey)
-	port := freePort(t)
-	s.run(t, filepath.Join(bin, "kube-apiserver"),
-		"--etcd-servers="+clientURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+filepath.Join(dir, "certs"),
-		"--token-auth-file="+tokens, "--authorization-mode=RBAC",
-		"--service-account-issuer=https://kubernetes.default.svc", "--service-account-key-file="+saKey,
-		"--service-account-signing-key-file="+saKey, "--service-cluster-ip-range=10.96.0.0/24",
-		"--disable-admission-plugins=ServiceAccount", "--enable-priority-and-fairness=false",
-		"--endpoint-reconciler-type=none",
-		"--v=0")
+	s := &Server{}
+	etcdOut, apiOut := s.newLog("etcd"), s.newLog("kube-apiserver")
 
-	s.Config = &rest.Config{
-		Host:            "https://127.0.0.1:" + strconv.Itoa(port),
-		BearerToken:     token,
-		TLSClientConfig: rest.TLSClientConfig{Insecure: true},
-		QPS:             100, Burst: 200,
+	etcd := &envtest.Etcd{Path: filepath.Join(bin, "etcd"), DataDir: filepath.Join(dir, "etcd"), Out: etcdOut, Err: etcdOut}
+	etcd.Configure().Set("log-level", "warn")
+	api := &envtest.APIServer{Path: filepath.Join(bin, "kube-apiserver"), CertDir: certs, Out: apiOut, Err: apiOut}
+	api.Configure().
+		Set("advertise-address", "127.0.0.1").
+		Set("service-cluster-ip-range", "10.96.0.0/24").
+		Set("enable-priority-and-fairness", "false").
+		Set("endpoint-reconciler-type", "none").
+		Set("v", "0")
+
+	existing := false
+	s.env = &envtest.Environment{
+		ControlPlane:             envtest.ControlPlane{Etcd: etcd, APIServer: api},
+		BinaryAssetsDirectory:    bin,
+		UseExistingCluster:       &existing,
+		ControlPlaneStartTimeout: startTimeout,
+		ControlPlaneStopTimeout:  stopTimeout,
 	}
-	client, err := kubernetes.NewForConfig(s.Config)
+	// Registered before Start: a start that fails half way stops what it ran.
+	t.Cleanup(func() {
+		if err := s.env.Stop(); err != nil {
+			t.Errorf("stop control plane: %v\n%s", err, s.Logs())
+		}
+	})
+	cfg, err := s.env.Start()
 	if err != nil {
+		t.Fatalf("start control plane from %s: %v\n%s", bin, err, s.Logs())
+	}
+	s.Config = cfg
+	if s.Client, err = kubernetes.NewForConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
-	s.Client = client
-	deadline := time.Now().Add(90 * time.Second)
+	s.waitReady(t)
+	s.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(s.Kubeconfig, s.env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitReady waits until /readyz answers ok: envtest only waits for /healthz
+// and the default namespace, readyz also covers the informer caches.
+func (s *Server) waitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(startTimeout)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		body, err := s.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		cancel()
 		if err == nil && string(body) == "ok" {
-			break
-		}
-		for _, p := range s.procs {
-			select {
-			case <-p.done:
-				t.Fatalf("%s exited: %v\n%s", p.cmd.Path, p.cmd.ProcessState, s.Logs())
-			default:
-			}
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("kube-apiserver not ready: %v %s\n%s", err, body, s.Logs())
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	s.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	s.writeKubeconfig(t)
-	return s
-}
-
-func (s *Server) run(t testing.TB, bin string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	buf := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = buf, buf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
-	s.procs = append(s.procs, p)
-	s.logs[filepath.Base(bin)] = buf
-}
-
-// proc is a started server process; done closes when it exits.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// Logs returns the output of etcd and kube-apiserver (for failure messages).
-func (s *Server) Logs() string {
-	var b bytes.Buffer
-	for name, l := range s.logs {
-		fmt.Fprintf(&b, "--- %s ---\n%s\n", name, l.String())
-	}
-	return b.String()
-}
-
-// stop terminates the API server, then etcd.
-func (s *Server) stop() {
-	for i := len(s.procs) - 1; i >= 0; i-- {
-		p := s.procs[i]
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-}
-
-func (s *Server) writeKubeconfig(t testing.TB) {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: s.Config.Host, InsecureSkipTLSVerify: true}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: s.Config.BearerToken}
-	cfg.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "admin"}
-	cfg.CurrentContext = "test"
-	if err := clientcmd.WriteToFile(*cfg, s.Kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func randomHex(t testing.TB) string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-func writeRSAKey(t testing.TB, path string) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der := x509.MarshalPKCS1PrivateKey(key)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -99,8 +99,19 @@ var priorities = map[string]bool{"EMERGENCY": true, "ALERT": true, "CRITICAL": t
 // can be filtered and routed the same way.
 var workloadTokens = []string{"tenant=%tenant.name", "k8s.ns=%k8s.ns.name", "k8s.pod=%k8s.pod.name", "container=%container.id"}
 
+// hookRE matches the names of the tuning hooks the rules file documents:
+// `*_expected` macros (activity that is normal in a cluster, default
+// vigil_never) and `*_scope` macros (where a rule looks).
+var hookRE = regexp.MustCompile(`^[a-z0-9_]+_(expected|scope)$`)
+
 func TestDefaultRulesAreComplete(t *testing.T) {
 	items := defaultItems(t)
+	hooks := map[string]bool{}
+	for _, it := range items {
+		if it.Macro != "" && hookRE.MatchString(it.Macro) {
+			hooks[it.Macro] = true
+		}
+	}
 	seen := map[string]bool{}
 	nrules := 0
 	for _, it := range items {
@@ -151,6 +162,17 @@ func TestDefaultRulesAreComplete(t *testing.T) {
 				!strings.Contains(it.Condition, "vigil_connect_ok") && !strings.Contains(it.Condition, "vigil_open_for") &&
 				!strings.Contains(it.Condition, "vigil_file_opened") {
 				t.Errorf("condition does not restrict the event type: %s", it.Condition)
+			}
+			// Every rule can be tuned from a later file without editing
+			// this one: its condition calls a hook macro.
+			var hooked []string
+			for _, w := range regexp.MustCompile(`[a-z0-9_]+`).FindAllString(quotedRE.ReplaceAllString(it.Condition, `""`), -1) {
+				if hooks[w] {
+					hooked = append(hooked, w)
+				}
+			}
+			if len(hooked) == 0 {
+				t.Errorf("condition calls no *_expected or *_scope macro users can override: %s", it.Condition)
 			}
 			out := strings.Join(strings.Fields(it.Output), " ")
 			if !strings.HasSuffix(out, strings.Join(workloadTokens, " ")) {

@@ -201,12 +201,33 @@ func parseNet(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
+// parseNum parses a number as Falco does: decimal, with an optional sign,
+// or hexadecimal after 0x. A leading zero is still decimal ("020" is 20);
+// other forms ("0b1", "0o7", "2_0", "1e3") are errors. Values above the
+// int64 range wrap, as uint64 fields are held in an int64.
 func parseNum(s string) (int64, error) {
-	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
-		return n, nil
+	t, neg, base := s, false, 10
+	if len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
+		t, base = t[2:], 16
+	} else if t != "" && (t[0] == '-' || t[0] == '+') {
+		t, neg = t[1:], t[0] == '-'
 	}
-	u, err := strconv.ParseUint(s, 0, 64)
-	return int64(u), err
+	// ParseUint with an explicit base takes digits only: no sign, prefix
+	// or underscore.
+	if t == "" || t[0] == '+' || t[0] == '-' {
+		return 0, fmt.Errorf("invalid number %q", s)
+	}
+	u, err := strconv.ParseUint(t, base, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid number %q", s)
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, fmt.Errorf("number %q out of range", s)
+		}
+		return -int64(u), nil
+	}
+	return int64(u), nil
 }
 
 func numTest(op string, nums []int64) func(*Ctx, value) bool {

@@ -212,3 +212,33 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+func TestRulesNumbers(t *testing.T) {
+	cases := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"20", 20, true}, {"020", 20, true}, {"-5", -5, true}, {"+5", 5, true},
+		{"0x10", 16, true}, {"0X1f", 31, true}, {"0xffffffffffffffff", -1, true}, {"18446744073709551615", -1, true},
+		{"-9223372036854775808", -9223372036854775808, true},
+		{"0b1", 0, false}, {"0o7", 0, false}, {"2_0", 0, false}, {"0x_10", 0, false}, {"1e3", 0, false},
+		{"", 0, false}, {"-", 0, false}, {"0x", 0, false}, {"-0x10", 0, false}, {"--1", 0, false}, {"+-1", 0, false},
+		{"18446744073709551616", 0, false}, {"-9223372036854775809", 0, false}, {" 1", 0, false}, {"1.5", 0, false},
+	}
+	for _, tc := range cases {
+		got, err := parseNum(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseNum(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	// Through a condition: 020 is twenty, not octal sixteen.
+	ev := testEvent()
+	ev.Num = 20
+	if ok, err := evalCond(t, "evt.num = 020", ev); !ok || err != nil {
+		t.Errorf("evt.num = 020 on event 20: %v, %v", ok, err)
+	}
+	if _, err := evalCond(t, "evt.num = 0b10100", ev); err == nil || !strings.Contains(err.Error(), `field evt.num needs a number, got "0b10100"`) {
+		t.Errorf("0b10100: error %v", err)
+	}
+}

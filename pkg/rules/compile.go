@@ -50,10 +50,15 @@ type builder struct {
 	// types are the event types of the rule being compiled: it only ever
 	// runs on them, so evt.type checks decided by them become constants.
 	types typeSet
+	// hostEntries are the resolver's entries of the host names used so
+	// far; dryRun checks conditions without acquiring names.
+	hostEntries map[string]*hostEntry
+	dryRun      bool
 }
 
 func (c *collector) compile() *Ruleset {
-	b := &builder{c: c, rs: &Ruleset{}, leaves: map[string]int{}, expanded: map[string][]string{}, warned: map[string]bool{}}
+	b := &builder{c: c, rs: &Ruleset{hosts: c.hosts}, leaves: map[string]int{}, expanded: map[string][]string{}, warned: map[string]bool{},
+		hostEntries: map[string]*hostEntry{}}
 
 	lists := make([]*listDef, 0, len(c.lists))
 	for _, l := range c.lists {
@@ -79,6 +84,9 @@ func (c *collector) compile() *Ruleset {
 	}
 	sort.Slice(macros, func(i, j int) bool { return macros[i].order < macros[j].order })
 	for _, m := range macros {
+		if m.bad {
+			continue
+		}
 		ast, err := ParseCondition(m.cond.text)
 		if err != nil {
 			se := err.(*SyntaxError)
@@ -100,6 +108,9 @@ func (c *collector) compile() *Ruleset {
 	}
 	sort.Slice(rules, func(i, j int) bool { return rules[i].order < rules[j].order })
 	for _, r := range rules {
+		if r.bad {
+			continue // its errors are reported already
+		}
 		if rule := b.compileRule(r); rule != nil {
 			b.rs.all = append(b.rs.all, rule)
 			if rule.Enabled {
@@ -110,7 +121,10 @@ func (c *collector) compile() *Ruleset {
 	}
 
 	for _, m := range macros {
-		if !m.used {
+		b.checkUnused(m)
+	}
+	for _, m := range macros {
+		if !m.used && !m.readBad {
 			c.warnf(m.pos, fmt.Sprintf("macro %q", m.name), "macro not referred to by any rule or macro")
 		}
 	}
@@ -238,6 +252,7 @@ func (b *builder) resolve(e Expr, def *macroDef, stack []string) (Expr, *compile
 		if err != nil {
 			return nil, err
 		}
+		m.checked = true
 		return &macroUse{Name: n.Name, Body: body, Pos: n.Pos, def: m}, nil
 	}
 	return e, nil
@@ -262,7 +277,8 @@ func (b *builder) compileRule(r *ruleDef) *Rule {
 		}
 	}
 	rule := &Rule{Name: r.name, Desc: r.desc, Priority: r.priority, Tags: r.tags, Source: r.source,
-		Enabled: r.enabled, Condition: cond.text, Output: r.output.text, Pos: r.pos}
+		Enabled: r.enabled, Condition: cond.text, Output: r.output.text, Pos: r.pos,
+		Capture: r.capture, CaptureDuration: r.captureDuration, hosts: b.rs.hosts}
 	if rule.Tags == nil {
 		rule.Tags = []string{}
 	}
@@ -307,7 +323,7 @@ func (b *builder) compileRule(r *ruleDef) *Rule {
 	rule.types = eventTypes(resolved, false)
 	if n := rule.types.count(); n == 0 {
 		b.c.warnf(r.pos, item, "rule matches no event type Vigil emits; it will never fire")
-	} else if n == allTypes().count() && r.warnEvttypes {
+	} else if tooManyTypes(n) && r.warnEvttypes {
 		b.c.warnf(r.pos, item, "rule matches too many evt.type values; this has a significant performance penalty")
 	}
 	f, err := parseOutput(rule.Output)
@@ -431,7 +447,7 @@ func (b *builder) leafIndex(n *CheckExpr, def *macroDef) (int, *compileErr) {
 	key := n.String()
 	idx, ok := b.leaves[key]
 	if !ok {
-		p, err := compileCheck(n, func(name string, off int) {
+		p, err := b.compileCheck(n, func(name string, off int) {
 			k := fmt.Sprintf("%p/%d/%s", def, off, name)
 			if !b.warned[k] {
 				b.warned[k] = true
@@ -527,4 +543,112 @@ func (b *builder) groupIndex(kids []Expr, def *macroDef, all bool) (int, *compil
 	b.rs.preds = append(b.rs.preds, p)
 	b.leaves[key.String()] = idx
 	return idx, nil
+}
+
+// checkUnused resolves and type-checks a macro that no compiled rule used,
+// so that an undefined macro or a bad check inside it is still reported.
+// Falco loads such macros without compiling them, so the problems are
+// warnings.
+func (b *builder) checkUnused(m *macroDef) {
+	if m.checked || m.bad || m.ast == nil {
+		return
+	}
+	// Macros a compiled rule used are checked already: skip them.
+	done := map[*macroDef]bool{}
+	for _, d := range b.c.macros {
+		done[d] = d.checked
+	}
+	resolved, cerr := b.resolve(&MacroRef{Name: m.name}, m, nil)
+	if cerr == nil {
+		b.dryRun = true
+		cerr = b.checkLeaves(resolved, m, done)
+		b.dryRun = false
+	}
+	m.checked = true
+	if cerr == nil {
+		return
+	}
+	def := cerr.def
+	if def == nil {
+		def = m
+	}
+	where := fmt.Sprintf("macro %q", def.name)
+	if def != m {
+		where = fmt.Sprintf("macro %q (used by macro %q)", def.name, m.name)
+	}
+	b.c.warnf(def.cond.at(cerr.off), where, "%s (no rule uses the macro)", cerr.msg)
+}
+
+// checkLeaves compiles every check of a resolved tree, except in the
+// macros marked done, and returns the first problem.
+func (b *builder) checkLeaves(e Expr, def *macroDef, done map[*macroDef]bool) *compileErr {
+	switch n := e.(type) {
+	case *AndExpr:
+		for _, k := range n.Kids {
+			if err := b.checkLeaves(k, def, done); err != nil {
+				return err
+			}
+		}
+	case *OrExpr:
+		for _, k := range n.Kids {
+			if err := b.checkLeaves(k, def, done); err != nil {
+				return err
+			}
+		}
+	case *NotExpr:
+		return b.checkLeaves(n.Kid, def, done)
+	case *macroUse:
+		if done[n.def] {
+			return nil
+		}
+		return b.checkLeaves(n.Body, n.def, done)
+	case *CheckExpr:
+		if _, err := b.compileCheck(n, nil); err != nil {
+			pe := err.(*posError)
+			return &compileErr{def: def, off: pe.off, msg: pe.msg}
+		}
+	}
+	return nil
+}
+
+// compileCheck compiles a leaf check; fd.*.name comparisons get the
+// resolver's entries of their host names.
+func (b *builder) compileCheck(ce *CheckExpr, unknownTypes func(name string, off int)) (pred, error) {
+	d, _, hasDot, ok := lookupField(ce.Field.Name)
+	if !ok || d.hostIP == nil || hasDot || ce.Field.HasArg || len(ce.Field.Transformers) > 0 || ce.RHS != nil || ce.Op == "exists" {
+		return compileCheck(ce, unknownTypes)
+	}
+	var any bool
+	switch ce.Op {
+	case "=", "==", "in", "intersects":
+		any = true
+	case "!=":
+	default:
+		return nil, errAt(ce.Pos, "operator %s cannot be used with field %s: it compares the address with those of host names (use =, !=, in or exists)", ce.Op, d.name)
+	}
+	if len(ce.Values) == 0 && !ce.IsList {
+		return nil, errAt(ce.Pos, "operator %s needs a value", ce.Op)
+	}
+	if b.dryRun {
+		return func(*Ctx) bool { return false }, nil
+	}
+	es := make([]*hostEntry, 0, len(ce.Values))
+	for _, v := range ce.Values {
+		e, ok := b.hostEntries[v.Text]
+		if !ok {
+			e = b.rs.hosts.acquire([]string{v.Text})[0]
+			b.hostEntries[v.Text] = e
+			if e == nil {
+				b.c.warnf(Position{}, "", "host name %q is not resolved: the resolver holds its maximum of names; checks on it are false", v.Text)
+			} else {
+				b.rs.hostEntries = append(b.rs.hostEntries, e)
+			}
+		}
+		es = append(es, e)
+	}
+	ip := d.hostIP
+	return func(c *Ctx) bool {
+		a, ok := ip(c)
+		return ok && hostMatch(es, a, any)
+	}, nil
 }

@@ -18,7 +18,14 @@
 // `in ()` matches nothing; pmatch compares path components; glob is
 // fnmatch without FNM_PATHNAME; regex must match the whole value.
 //
-// Fields Falco has but Vigil's events do not carry (proc.env, fd.sip.name,
+// fd.cip.name, fd.sip.name, fd.lip.name and fd.rip.name compare the IP
+// address with the addresses the named hosts resolve to, as Falco does; a
+// HostResolver looks the names up in the background and refreshes them, and
+// a check is false until its names have resolved.
+//
+// Fields Falco has but Vigil's events do not carry (proc.env,
 // container.mounts ...) are registered so that Falco's files load; they
 // never extract. `vigil fields` marks them.
+//
+// A file may hold several YAML documents (---), read in order.
 package rules

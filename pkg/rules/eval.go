@@ -39,7 +39,7 @@ func (e *Evaluator) Begin(rs *Ruleset, ev *event.Event) {
 	c := &e.ctx
 	c.Ev = ev
 	if rs != e.rs {
-		e.rs, c.preds = rs, rs.preds
+		e.rs, c.preds, c.hosts = rs, rs.preds, rs.hosts
 		c.stamp = make([]uint32, len(rs.preds))
 		c.res = make([]bool, len(rs.preds))
 		c.gen = 0
@@ -67,6 +67,7 @@ func (e *Evaluator) Match(r *Rule) (bool, error) {
 // values (nil when missing). It allocates; call it only for matches.
 func (e *Evaluator) Format(r *Rule, ev *event.Event) (string, map[string]any) {
 	e.ctx.Ev = ev
+	e.ctx.hosts = r.hosts
 	f := r.format
 	fields := make(map[string]any, len(f.Tokens))
 	out := make([]byte, 0, 256)

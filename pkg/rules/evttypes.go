@@ -114,3 +114,9 @@ func combine(kids []Expr, inverted, intersect bool) typeSet {
 	}
 	return acc
 }
+
+// tooManyTypes reports whether a rule matching n event types deserves
+// Falco's "too many evt.type values" warning: no evt.type check at all, or
+// a negated one (`evt.type != open`) that leaves more than half of the
+// types Vigil emits. (Falco warns above 100 of its 400-odd types.)
+func tooManyTypes(n int) bool { return n > allTypes().count()/2 }

@@ -47,6 +47,7 @@ func (c *collector) readExceptions(m *mapping, item string, appending bool) []*e
 		if !ok {
 			continue
 		}
+		ex.hasFields, ex.hasComps = em.has("fields"), em.has("comps")
 		if !em.has("fields") && !appending {
 			c.errorf(ex.pos, item, "exception %q has no fields", name)
 			continue
@@ -77,7 +78,7 @@ func (c *collector) readExceptions(m *mapping, item string, appending bool) []*e
 					bad = true
 					continue
 				}
-				if em.has("fields") && !ex.fieldsIsList && r.vals[0].isList {
+				if em.has("fields") && !ex.fieldsIsList && (len(r.vals) != 1 || r.vals[0].isList) {
 					c.errorf(r.pos, item, "exception %q: with a single field, each value must be a string", name)
 					bad = true
 					continue
@@ -125,6 +126,14 @@ func (c *collector) checkComps(m *mapping, item string, ex *exceptionDef) bool {
 	}
 	if ex.fieldsIsList != ex.compsIsList || len(ex.comps) != len(ex.fields) {
 		c.errorf(ex.pos, item, "exception %q: fields and comps lists must have equal length", ex.name)
+		return false
+	}
+	if !ex.fieldsIsList && !listOps[ex.comps[0]] {
+		pos := ex.pos
+		if n, ok := m.vals["comps"]; ok {
+			pos = posOf(m.f, n)
+		}
+		c.errorf(pos, item, "exception %q: with a single field (%s), comps must be in, pmatch or intersects, got %q", ex.name, ex.fields[0], ex.comps[0])
 		return false
 	}
 	for _, op := range ex.comps {

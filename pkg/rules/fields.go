@@ -74,6 +74,8 @@ type Ctx struct {
 	// user.loginname and group.name missing.
 	UserName, GroupName func(id uint32) (string, bool)
 	buf                 []byte
+	// hosts names addresses for fd.*.name values.
+	hosts *HostResolver
 
 	// Leaf checks of the ruleset and their results for the current event:
 	// rules share leaves (macros), and each is evaluated once per event.
@@ -143,6 +145,9 @@ type fieldDef struct {
 	// str, when set, extracts a single-valued string field without an
 	// argument directly: the fast path of string checks.
 	str func(c *Ctx) (string, bool)
+	// hostIP, when set, marks an fd.*.name field: its checks compare this
+	// address with the addresses of host names.
+	hostIP func(c *Ctx) (netip.Addr, bool)
 }
 
 var registry = map[string]*fieldDef{}

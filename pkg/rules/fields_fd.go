@@ -126,6 +126,24 @@ func portField(name, desc string, picks ...func(c *Ctx) (netip.AddrPort, bool)) 
 	}}
 }
 
+// hostNameField registers an fd.*.name field: checks compare the end's IP
+// address with the addresses the named hosts resolve to; its value is a
+// name, among those the rules use, that resolves to the address.
+func hostNameField(name, end string, ip func(c *Ctx) (netip.Addr, bool)) *fieldDef {
+	ex := func(c *Ctx, i int) (value, bool) {
+		a, ok := ip(c)
+		if i != 0 || !ok {
+			return value{}, false
+		}
+		n, ok := c.hosts.nameOf(a)
+		return value{s: n}, ok
+	}
+	return &fieldDef{name: name, typ: TypeString, hostIP: ip,
+		desc: "host name of the " + end + " IP: `" + name + " = example.com` (or in, !=) compares the IP with the addresses the names resolve to, " +
+			"resolved in the background and refreshed; false until resolved",
+		bind: func(string, bool) (extractor, bool, error) { return ex, false, nil }}
+}
+
 func l4proto(c *Ctx) (string, bool) {
 	fd := c.Ev.FD
 	var typ, proto int32
@@ -266,10 +284,10 @@ func init() {
 			}
 			return int64(c.Ev.FD.OpenFlags), true
 		}),
-		notCarried("fd.cip.name", TypeString, argNone, "DNS name of the client IP"),
-		notCarried("fd.sip.name", TypeString, argNone, "DNS name of the server IP"),
-		notCarried("fd.lip.name", TypeString, argNone, "DNS name of the local IP"),
-		notCarried("fd.rip.name", TypeString, argNone, "DNS name of the remote IP"),
+		hostNameField("fd.cip.name", "client", ipOf(pickClient)),
+		hostNameField("fd.sip.name", "server", ipOf(pickServer)),
+		hostNameField("fd.lip.name", "local", ipOf(pickLocal)),
+		hostNameField("fd.rip.name", "remote", ipOf(pickRemote)),
 		notCarried("fd.types", TypeString, argNone, "kinds of every fd of the process"),
 		notCarried("fd.ino", TypeUint, argNone, "inode of the file"),
 		notCarried("fd.dev", TypeUint, argNone, "device of the file"),

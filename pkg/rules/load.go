@@ -1,12 +1,20 @@
 package rules
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigilsec/vigil/pkg/alert"
 	"gopkg.in/yaml.v3"
@@ -35,6 +43,11 @@ type macroDef struct {
 	used  bool
 	ast   Expr
 	bad   bool
+	// readBad marks a macro whose item had errors (reported already).
+	readBad bool
+	// checked is set once the macro's tree is resolved and its checks
+	// compiled, by a rule using it or on its own.
+	checked bool
 }
 
 type excValue struct {
@@ -51,6 +64,9 @@ type exceptionDef struct {
 	compsIsList  bool
 	values       []excValueRow
 	pos          Position
+	// hasFields and hasComps record keys given in the item (an append
+	// may omit them).
+	hasFields, hasComps bool
 }
 
 type excValueRow struct {
@@ -69,9 +85,15 @@ type ruleDef struct {
 	enabled      bool
 	warnEvttypes bool
 	skipUnknown  bool
-	exceptions   []*exceptionDef
-	pos          Position
-	order        int
+	// capture and captureDuration ask for a capture around the rule's
+	// events (Falco's capture and capture_duration, in ms).
+	capture         bool
+	captureDuration time.Duration
+	exceptions      []*exceptionDef
+	pos             Position
+	order           int
+	// bad marks a rule whose items had errors: it is not compiled.
+	bad bool
 }
 
 // collector gathers the items of every file, applying appends and
@@ -83,6 +105,7 @@ type collector struct {
 	order    int
 	errs     []*Error
 	warnings []Warning
+	hosts    *HostResolver
 }
 
 func (c *collector) errorf(pos Position, item, format string, args ...any) {
@@ -93,12 +116,24 @@ func (c *collector) warnf(pos Position, item, format string, args ...any) {
 	c.warnings = append(c.warnings, Warning{Pos: pos, Item: item, Msg: fmt.Sprintf(format, args...)})
 }
 
+// LoadOptions configure LoadWith and LoadBytesWith.
+type LoadOptions struct {
+	// Hosts resolves the host names of fd.*.name checks; nil means
+	// DefaultHostResolver().
+	Hosts *HostResolver
+}
+
 // Load reads rules files and directories in order (a directory's *.yaml and
-// *.yml files in name order), later items overriding earlier ones, and
-// compiles the result. The error, a *LoadError, lists every problem found;
-// warnings do not stop the load.
+// *.yml files in name order; every YAML document of a file), later items
+// overriding earlier ones, and compiles the result. The error, a
+// *LoadError, lists every problem found; warnings do not stop the load.
 func Load(paths ...string) (*Ruleset, []Warning, error) {
-	c := &collector{lists: map[string]*listDef{}, macros: map[string]*macroDef{}, rules: map[string]*ruleDef{}}
+	return LoadWith(LoadOptions{}, paths...)
+}
+
+// LoadWith is Load with options.
+func LoadWith(o LoadOptions, paths ...string) (*Ruleset, []Warning, error) {
+	c := newCollector(o)
 	for _, p := range paths {
 		files, err := expandPath(p)
 		if err != nil {
@@ -117,21 +152,37 @@ func Load(paths ...string) (*Ruleset, []Warning, error) {
 	return c.finish()
 }
 
-// LoadBytes loads one rules document held in memory; name is used in
+// LoadBytes loads one rules file held in memory; name is used in
 // positions.
 func LoadBytes(name string, data []byte) (*Ruleset, []Warning, error) {
-	c := &collector{lists: map[string]*listDef{}, macros: map[string]*macroDef{}, rules: map[string]*ruleDef{}}
+	return LoadBytesWith(LoadOptions{}, name, data)
+}
+
+// LoadBytesWith is LoadBytes with options.
+func LoadBytesWith(o LoadOptions, name string, data []byte) (*Ruleset, []Warning, error) {
+	c := newCollector(o)
 	c.readFile(name, data)
 	return c.finish()
 }
 
-func (c *collector) finish() (*Ruleset, []Warning, error) {
-	var rs *Ruleset
-	if len(c.errs) == 0 {
-		rs = c.compile()
+func newCollector(o LoadOptions) *collector {
+	if o.Hosts == nil {
+		o.Hosts = DefaultHostResolver()
 	}
+	return &collector{lists: map[string]*listDef{}, macros: map[string]*macroDef{}, rules: map[string]*ruleDef{}, hosts: o.Hosts}
+}
+
+// finish compiles what was read, even after errors, so that one run reports
+// the problems of every item; items that had errors are left out.
+func (c *collector) finish() (*Ruleset, []Warning, error) {
+	rs := c.compile()
 	if len(c.errs) > 0 {
+		rs.hosts.release(rs.hostEntries)
 		return nil, c.warnings, &LoadError{Errs: c.errs}
+	}
+	if len(rs.hostEntries) > 0 {
+		h := rs.hosts
+		runtime.AddCleanup(rs, func(es []*hostEntry) { h.release(es) }, rs.hostEntries)
 	}
 	return rs, c.warnings, nil
 }
@@ -161,11 +212,52 @@ func expandPath(p string) ([]string, error) {
 
 func (c *collector) readFile(path string, data []byte) {
 	f := &srcFile{path: path, lines: strings.Split(string(data), "\n")}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		c.errorf(Position{File: path}, "", "invalid YAML: %v", err)
-		return
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			// The decoder cannot go on after a syntax error: the documents
+			// before it are kept, the rest of the file is lost.
+			c.yamlError(path, err)
+			return
+		}
+		c.readDoc(f, &doc)
 	}
+}
+
+// yamlErrLine matches the line yaml.v3 puts in its syntax errors; they carry
+// no column.
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlParserProblems are the problems yaml.v3's parser (rather than its
+// scanner) reports: it prints their line 0-based.
+var yamlParserProblems = set("did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"did not find expected '-' indicator", "did not find expected <document start>", "did not find expected <stream-start>",
+	"did not find expected key", "did not find expected node content", "found duplicate %TAG directive",
+	"found duplicate %YAML directive", "found incompatible YAML document", "found undefined tag handle")
+
+// yamlError reports a YAML syntax error at file:line:1 when the parser
+// names the line.
+func (c *collector) yamlError(path string, err error) {
+	msg := err.Error()
+	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+		if line, aerr := strconv.Atoi(m[1]); aerr == nil && line > 0 {
+			if yamlParserProblems[m[2]] {
+				line++
+			}
+			c.errorf(Position{File: path, Line: line, Col: 1}, "", "invalid YAML: %s", m[2])
+			return
+		}
+	}
+	c.errorf(Position{File: path}, "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// readDoc reads the items of one YAML document of a rules file.
+func (c *collector) readDoc(f *srcFile, doc *yaml.Node) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return
 	}
@@ -248,10 +340,32 @@ func (c *collector) boolean(m *mapping, item, key string, dflt bool) bool {
 	}
 	var b bool
 	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
-		c.errorf(posOf(m.f, n), item, "value of %q must be true or false", key)
+		c.errorf(posOf(m.f, n), item, "value of %q must be true or false, got %s", key, describe(n))
 		return dflt
 	}
 	return b
+}
+
+// millis decodes a non-negative integer number of milliseconds.
+func (c *collector) millis(m *mapping, item, key string, dflt time.Duration) time.Duration {
+	n, ok := m.vals[key]
+	if !ok {
+		return dflt
+	}
+	var ms int64
+	if n.Kind != yaml.ScalarNode || n.Decode(&ms) != nil || ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) {
+		c.errorf(posOf(m.f, n), item, "value of %q must be a non-negative integer number of milliseconds, got %s", key, describe(n))
+		return dflt
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// describe names a node's value for an error message.
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return strconv.Quote(n.Value)
+	}
+	return kindName(n)
 }
 
 func (c *collector) strList(m *mapping, item, key string) ([]string, bool) {
@@ -347,10 +461,14 @@ var (
 	ruleKeys = []string{"rule", "condition", "output", "desc", "priority", "tags", "enabled", "source",
 		"exceptions", "warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration", "append", "override"}
 	ruleAppendable  = set("condition", "output", "desc", "tags", "exceptions")
-	ruleReplaceable = set("condition", "output", "desc", "priority", "tags", "exceptions", "enabled", "warn_evttypes", "skip-if-unknown-filter")
+	ruleReplaceable = set("condition", "output", "desc", "priority", "tags", "exceptions", "enabled", "warn_evttypes", "skip-if-unknown-filter",
+		"capture", "capture_duration")
 )
 
 func (c *collector) readItem(f *srcFile, n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an empty item ("-") is skipped
+	}
 	if n.Kind != yaml.MappingNode {
 		c.errorf(posOf(f, n), "", "each item must be a mapping, got %s", kindName(n))
 		return
@@ -372,7 +490,8 @@ func (c *collector) readItem(f *srcFile, n *yaml.Node) {
 		if len(m.keys) > 0 {
 			key = m.keys[0]
 		}
-		c.errorf(posOf(f, n), "", "unknown item %q: expected rule, macro, list, required_engine_version or required_plugin_versions", key)
+		// Falco skips items it does not know, so that newer files load.
+		c.warnf(posOf(f, n), "", "unknown top level item %q: expected rule, macro, list, required_engine_version or required_plugin_versions; skipped", key)
 	}
 }
 
@@ -525,6 +644,20 @@ func (c *collector) readMacro(m *mapping) {
 		return
 	}
 	item := fmt.Sprintf("macro %q", name)
+	// A macro with errors stays defined, marked bad, so that the rules
+	// using it say so rather than call it undefined.
+	nerr := len(c.errs)
+	defer func() {
+		if len(c.errs) == nerr || !isIdentifier(name) {
+			return
+		}
+		if d := c.macros[name]; d != nil {
+			d.bad = true
+			return
+		}
+		c.order++
+		c.macros[name] = &macroDef{name: name, pos: posOf(m.f, m.node), order: c.order, bad: true, readBad: true}
+	}()
 	c.checkKeys(m, item, "macro", "condition", "append", "override")
 	if !isIdentifier(name) {
 		c.errorf(posOf(m.f, m.node), item, "invalid macro name: want [a-zA-Z][a-zA-Z0-9_]*")
@@ -580,6 +713,14 @@ func (c *collector) readRule(m *mapping) {
 		return
 	}
 	item := fmt.Sprintf("rule %q", name)
+	// A rule with errors stays defined, so that later items about it do
+	// not add errors of their own, but is not compiled.
+	nerr := len(c.errs)
+	defer func() {
+		if r := c.rules[name]; r != nil && len(c.errs) > nerr {
+			r.bad = true
+		}
+	}()
 	c.checkKeys(m, item, ruleKeys...)
 	pos := posOf(m.f, m.node)
 	appendFlag := c.boolean(m, item, "append", false)
@@ -601,15 +742,21 @@ func (c *collector) readRule(m *mapping) {
 			return
 		}
 		if appendFlag {
+			// As Falco does, append: true appends the condition and the
+			// exceptions and ignores every other key.
 			app = map[string]bool{}
 			for _, k := range []string{"condition", "exceptions"} {
 				if m.has(k) {
 					app[k] = true
 				}
 			}
+			if len(app) == 0 {
+				c.errorf(pos, item, "appended rule must have a condition or exceptions")
+				return
+			}
 			for _, k := range m.keys {
 				if k != "rule" && k != "append" && !app[k] {
-					c.errorf(posOf(m.f, m.kpos[k]), item, "key %q cannot be appended with append: true (only condition and exceptions)", k)
+					c.warnf(posOf(m.f, m.kpos[k]), item, "key %q is ignored with append: true (only condition and exceptions are appended)", k)
 				}
 			}
 		}
@@ -659,7 +806,8 @@ func (c *collector) readRule(m *mapping) {
 	r.enabled = c.boolean(m, item, "enabled", true)
 	r.warnEvttypes = c.boolean(m, item, "warn_evttypes", true)
 	r.skipUnknown = c.boolean(m, item, "skip-if-unknown-filter", false)
-	c.boolean(m, item, "capture", false)
+	r.capture = c.boolean(m, item, "capture", false)
+	r.captureDuration = c.millis(m, item, "capture_duration", 0)
 	if tags, ok := c.strList(m, item, "tags"); ok {
 		r.tags = normTags(tags)
 	}
@@ -742,6 +890,12 @@ func (c *collector) updateRule(m *mapping, item string, r *ruleDef, keys map[str
 	if keys["skip-if-unknown-filter"] {
 		r.skipUnknown = c.boolean(m, item, "skip-if-unknown-filter", r.skipUnknown)
 	}
+	if keys["capture"] {
+		r.capture = c.boolean(m, item, "capture", r.capture)
+	}
+	if keys["capture_duration"] {
+		r.captureDuration = c.millis(m, item, "capture_duration", r.captureDuration)
+	}
 	if keys["exceptions"] {
 		exs := c.readExceptions(m, item, appending)
 		if !appending {
@@ -763,7 +917,34 @@ func (c *collector) updateRule(m *mapping, item string, r *ruleDef, keys map[str
 				r.exceptions = append(r.exceptions, ex)
 				continue
 			}
-			old.values = append(old.values, ex.values...)
+			c.appendException(item, old, ex)
 		}
 	}
+}
+
+// appendException adds the values of ex to the rule's exception old of the
+// same name. As in Falco, only values can be appended: fields or comps that
+// differ from old's are an error, and each row must fit old's fields.
+func (c *collector) appendException(item string, old, ex *exceptionDef) {
+	if ex.hasFields && (ex.fieldsIsList != old.fieldsIsList || !slices.Equal(ex.fields, old.fields)) {
+		c.errorf(ex.pos, item, "exception %q: can only append values to an existing exception, not fields (%s differ from %s)",
+			ex.name, strings.Join(ex.fields, ", "), strings.Join(old.fields, ", "))
+		return
+	}
+	if ex.hasComps && !slices.Equal(ex.comps, old.comps) {
+		c.errorf(ex.pos, item, "exception %q: can only append values to an existing exception, not comps (%s differ from %s)",
+			ex.name, strings.Join(ex.comps, ", "), strings.Join(old.comps, ", "))
+		return
+	}
+	for _, row := range ex.values {
+		switch {
+		case old.fieldsIsList && len(row.vals) != len(old.fields):
+			c.errorf(row.pos, item, "exception %q: fields and values lists must have equal length (%d fields, %d values)", ex.name, len(old.fields), len(row.vals))
+			return
+		case !old.fieldsIsList && (len(row.vals) != 1 || row.vals[0].isList):
+			c.errorf(row.pos, item, "exception %q: with a single field, each value must be a string", ex.name)
+			return
+		}
+	}
+	old.values = append(old.values, ex.values...)
 }

@@ -1,10 +1,12 @@
 package rules
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mustLoad(t *testing.T, doc string) *Ruleset {
@@ -141,8 +143,31 @@ func TestLoadErrors(t *testing.T) {
 		{"exception bad comp", baseRule + "  exceptions:\n    - name: e\n      fields: [proc.name]\n      comps: [like]\n", `invalid comparison operator "like"`},
 		{"exception unknown field", baseRule + "  exceptions:\n    - name: e\n      fields: [proc.nope]\n", "unknown field proc.nope"},
 		{"not a sequence", "rule: x\n", "rules file must be a sequence of items"},
-		{"unknown item", "- foo: bar\n", `unknown item "foo"`},
-		{"invalid yaml", "- rule: [\n", "invalid YAML"},
+		{"invalid yaml", "- rule: [\n", "t.yaml:2:1: invalid YAML: did not find expected node content"},
+		{"invalid yaml, scanner", "- list: l\n  items: [a]\n- rule: x\n\t- c\n", "t.yaml:3:1: invalid YAML: found a tab character that violates indentation"},
+		{"invalid yaml in a later document", "- list: l\n  items: [a]\n---\n- list: m\n  items: [a, b\n- rule: y\n", "t.yaml:5:1: invalid YAML: did not find expected ',' or ']'"},
+		{"not a mapping item", "- just a string\n", "t.yaml:1:3: each item must be a mapping, got a scalar"},
+		{"single-field exception comp", baseRule + "  exceptions:\n    - name: e\n      fields: proc.name\n      comps: =\n      values: [a]\n",
+			`t.yaml:15:14: rule "R": exception "e": with a single field (proc.name), comps must be in, pmatch or intersects, got "="`},
+		{"single-field exception list value", baseRule + "  exceptions:\n    - name: e\n      fields: proc.name\n      values: [[a, b]]\n",
+			`exception "e": with a single field, each value must be a string`},
+		{"append exception fields", baseRule + "  exceptions:\n    - name: e\n      fields: [proc.name]\n      values: [[a]]\n" +
+			"- rule: R\n  exceptions:\n    - name: e\n      fields: [fd.name]\n      values: [[/x]]\n  override:\n    exceptions: append\n",
+			`t.yaml:18:7: rule "R": exception "e": can only append values to an existing exception, not fields (fd.name differ from proc.name)`},
+		{"append exception single field to list", baseRule + "  exceptions:\n    - name: e\n      fields: [proc.name]\n      values: [[a]]\n" +
+			"- rule: R\n  exceptions:\n    - name: e\n      fields: proc.name\n      values: [b]\n  append: true\n",
+			`exception "e": can only append values to an existing exception, not fields`},
+		{"append exception comps", baseRule + "  exceptions:\n    - name: e\n      fields: [proc.name]\n      values: [[a]]\n" +
+			"- rule: R\n  exceptions:\n    - name: e\n      comps: [startswith]\n      values: [[b]]\n  override:\n    exceptions: append\n",
+			`exception "e": can only append values to an existing exception, not comps (startswith differ from =)`},
+		{"append exception row length", baseRule + "  exceptions:\n    - name: e\n      fields: [proc.name, fd.name]\n      values: [[a, /x]]\n" +
+			"- rule: R\n  exceptions:\n    - name: e\n      values: [[b]]\n  override:\n    exceptions: append\n",
+			`t.yaml:19:16: rule "R": exception "e": fields and values lists must have equal length (2 fields, 1 values)`},
+		{"append nothing", baseRule + "- rule: R\n  desc: more\n  append: true\n", `t.yaml:12:3: rule "R": appended rule must have a condition or exceptions`},
+		{"capture not a bool", baseRule + "  capture: sometimes\n", `t.yaml:12:12: rule "R": value of "capture" must be true or false, got "sometimes"`},
+		{"capture_duration unit", baseRule + "  capture_duration: 5s\n", `t.yaml:12:21: rule "R": value of "capture_duration" must be a non-negative integer number of milliseconds, got "5s"`},
+		{"capture_duration negative", baseRule + "  capture_duration: -1\n", `value of "capture_duration" must be a non-negative integer number of milliseconds, got "-1"`},
+		{"capture_duration list", baseRule + "  capture_duration: [1]\n", `value of "capture_duration" must be a non-negative integer number of milliseconds, got a sequence`},
 		{"folded condition position", "- rule: X\n  desc: d\n  condition: >\n    evt.type = open\n    and proc.nme = a\n  output: o\n  priority: INFO\n", `t.yaml:5:9: rule "X": unknown field proc.nme`},
 	}
 	for _, tc := range cases {
@@ -323,5 +348,197 @@ func TestSkipIfUnknownFilter(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no skip warning in %v", warns)
+	}
+}
+
+func TestRulesYAMLDocuments(t *testing.T) {
+	// Each document is read in order; positions count lines from the top
+	// of the file.
+	doc := "- list: shells\n  items: [bash]\n---\n- macro: opened\n  condition: evt.type = openat\n---\n# nothing\n---\n" +
+		"- rule: R\n  desc: d\n  condition: opened and proc.name in (shells)\n  output: o\n  priority: INFO\n"
+	rs, warns, err := LoadBytes("t.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Errorf("warnings %v", warns)
+	}
+	r := ruleByName(rs, "R")
+	if r == nil || r.Pos.String() != "t.yaml:9:3" {
+		t.Fatalf("rule R %+v", r)
+	}
+	e := NewEvaluator(EvalOptions{})
+	ev := testEvent()
+	e.Begin(rs, ev)
+	if ok, err := e.Match(r); !ok || err != nil {
+		t.Errorf("R = %v, %v on bash opening a file: the list and macro of the earlier documents are lost", ok, err)
+	}
+	_, _, err = LoadBytes("t.yaml", []byte(strings.Replace(doc, "proc.name in", "proc.nme in", 1)))
+	if err == nil || !strings.Contains(err.Error(), `t.yaml:11:25: rule "R": unknown field proc.nme`) {
+		t.Errorf("error %v, want it at t.yaml:11:25", err)
+	}
+}
+
+func TestRulesLoadWarnings(t *testing.T) {
+	cases := []struct{ name, doc, want string }{
+		{"unknown top level item", "- foo: bar\n" + baseRule, `t.yaml:1:3: unknown top level item "foo"`},
+		{"deprecated append with extra keys", baseRule + "- rule: R\n  condition: and fd.num = 3\n  desc: ignored\n  priority: DEBUG\n  append: true\n",
+			`t.yaml:14:3: rule "R": key "desc" is ignored with append: true (only condition and exceptions are appended)`},
+		{"deprecated append, priority", baseRule + "- rule: R\n  condition: and fd.num = 3\n  desc: ignored\n  priority: DEBUG\n  append: true\n",
+			`t.yaml:15:3: rule "R": key "priority" is ignored with append: true`},
+		{"not evt.type", "- rule: N\n  desc: d\n  condition: not evt.type = open and proc.name = x\n  output: o\n  priority: INFO\n",
+			`t.yaml:1:3: rule "N": rule matches too many evt.type values`},
+		{"evt.type !=", "- rule: N\n  desc: d\n  condition: evt.type != open and proc.name = x\n  output: o\n  priority: INFO\n",
+			`t.yaml:1:3: rule "N": rule matches too many evt.type values`},
+		{"not evt.type in", "- rule: N\n  desc: d\n  condition: not evt.type in (open, openat, openat2, execve, connect) and proc.name = x\n  output: o\n  priority: INFO\n",
+			`t.yaml:1:3: rule "N": rule matches too many evt.type values`},
+		{"unused macro with an unknown field", baseRule + "- macro: spare\n  condition: proc.nme = x\n",
+			`t.yaml:13:14: macro "spare": unknown field proc.nme (no rule uses the macro)`},
+		{"unused macro with an undefined macro", baseRule + "- macro: spare\n  condition: proc.name = x and nowhere\n",
+			`t.yaml:13:32: macro "spare": undefined macro "nowhere" (no rule uses the macro)`},
+		{"unused macro using a bad macro", baseRule + "- macro: spare\n  condition: inner\n- macro: inner\n  condition: fd.num contains 3\n",
+			`t.yaml:15:14: macro "inner" (used by macro "spare"): operator contains cannot be used with field fd.num of type int64 (no rule uses the macro)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, warns, err := LoadBytes("t.yaml", []byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all []string
+			for _, w := range warns {
+				all = append(all, w.String())
+			}
+			if text := strings.Join(all, "\n"); !strings.Contains(text, tc.want) {
+				t.Errorf("warnings lack %q:\n%s", tc.want, text)
+			}
+		})
+	}
+	// Rules whose types a negation leaves few, or that ask for no warning,
+	// do not warn.
+	quiet := []string{
+		"- rule: N\n  desc: d\n  condition: evt.type = open and not evt.type = openat\n  output: o\n  priority: INFO\n",
+		"- rule: N\n  desc: d\n  condition: evt.type != open and proc.name = x\n  output: o\n  priority: INFO\n  warn_evttypes: false\n",
+		"- rule: N\n  desc: d\n  condition: not evt.type in (open, openat) and proc.name = x\n  output: o\n  priority: INFO\n  warn_evttypes: false\n",
+		"- rule: N\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: INFO\n  warn_evttypes: false\n",
+	}
+	for _, doc := range quiet {
+		_, warns, err := LoadBytes("t.yaml", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range warns {
+			if strings.Contains(w.Msg, "too many") {
+				t.Errorf("%s: unexpected warning %s", doc, w)
+			}
+		}
+	}
+}
+
+func TestRulesEmptyItemSkipped(t *testing.T) {
+	rs, warns, err := LoadBytes("t.yaml", []byte("-\n"+baseRule+"-\n"))
+	if err != nil || len(warns) != 0 {
+		t.Fatalf("err %v, warnings %v", err, warns)
+	}
+	if len(rs.Rules()) != 1 {
+		t.Errorf("%d rules, want 1", len(rs.Rules()))
+	}
+}
+
+func TestRulesDeprecatedAppendIgnoresKeys(t *testing.T) {
+	rs := mustLoad(t, baseRule+"- rule: R\n  condition: and fd.num = 3\n  desc: ignored\n  output: ignored\n  priority: DEBUG\n  enabled: false\n  append: true\n")
+	r := ruleByName(rs, "R")
+	if r.Condition != "opened and proc.name in (shells) and fd.num = 3" {
+		t.Errorf("condition %q", r.Condition)
+	}
+	if r.Desc != "d" || r.Output != "%proc.name opened %fd.name" || r.Priority.String() != "Warning" || !r.Enabled {
+		t.Errorf("ignored keys applied: desc %q output %q priority %v enabled %v", r.Desc, r.Output, r.Priority, r.Enabled)
+	}
+}
+
+func TestRulesCapture(t *testing.T) {
+	rs := mustLoad(t, baseRule+"  capture: true\n  capture_duration: 5000\n"+`
+- rule: Other
+  desc: d
+  condition: evt.type = connect
+  output: o
+  priority: INFO
+- rule: Other
+  capture: true
+  capture_duration: 250
+  override:
+    capture: replace
+    capture_duration: replace
+`)
+	cases := []struct {
+		rule string
+		on   bool
+		dur  time.Duration
+	}{{"R", true, 5 * time.Second}, {"Other", true, 250 * time.Millisecond}}
+	for _, tc := range cases {
+		r := ruleByName(rs, tc.rule)
+		if r.Capture != tc.on || r.CaptureDuration != tc.dur {
+			t.Errorf("rule %s: capture %v for %v, want %v for %v", tc.rule, r.Capture, r.CaptureDuration, tc.on, tc.dur)
+		}
+	}
+	if r := mustLoad(t, baseRule); ruleByName(r, "R").Capture {
+		t.Error("capture on by default")
+	}
+}
+
+func TestRulesEveryErrorReported(t *testing.T) {
+	// Structural errors (a rule without output, a malformed exception, a
+	// macro with a bad key) do not stop the compilation of the other
+	// items: their errors come in the same report, and the partially read
+	// items are left out without cascading errors.
+	doc := `
+- macro: broken
+  condition: [not, a, string]
+- rule: NoOutput
+  desc: d
+  condition: evt.type = open and proc.nme = x
+  priority: INFO
+- rule: BadException
+  desc: d
+  condition: evt.type = open
+  output: o
+  priority: INFO
+  exceptions:
+    - name: e
+      fields: [proc.name]
+      values: [[a, b]]
+- rule: UsesBroken
+  desc: d
+  condition: evt.type = open and broken
+  output: o
+  priority: INFO
+- rule: Compiles
+  desc: d
+  condition: evt.type = open and fd.nam = x
+  output: o
+  priority: INFO
+- rule: NoOutput
+  condition: and proc.name = y
+  override:
+    condition: append
+`
+	_, _, err := LoadBytes("t.yaml", []byte(doc))
+	var le *LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("error %v, want a LoadError", err)
+	}
+	var got []string
+	for _, e := range le.Errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`t.yaml:3:14: macro "broken": value of "condition" must be a scalar, got a sequence`,
+		`t.yaml:4:3: rule "NoOutput": rule has no "output"`,
+		`t.yaml:16:16: rule "BadException": exception "e": fields and values lists must have equal length (1 fields, 2 values)`,
+		`t.yaml:19:34: rule "UsesBroken": macro "broken" has errors`,
+		`t.yaml:24:34: rule "Compiles": unknown field fd.nam`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"time"
+
 	"github.com/expr-lang/expr/vm"
 	"github.com/vigilsec/vigil/pkg/alert"
 	"github.com/vigilsec/vigil/pkg/event"
@@ -24,7 +26,12 @@ type Rule struct {
 	Output string
 	// Pos is where the rule was (last) defined.
 	Pos Position
+	// Capture asks for a capture of the events around each alert of the
+	// rule; CaptureDuration is its length (0: the configured default).
+	Capture         bool
+	CaptureDuration time.Duration
 
+	hosts   *HostResolver
 	types   typeSet
 	tree    Expr
 	program *vm.Program
@@ -50,6 +57,10 @@ type Ruleset struct {
 	rules []*Rule
 	preds []pred
 	types typeSet
+	// hosts resolves the names of fd.*.name checks; hostEntries are the
+	// names this ruleset holds, released when it is garbage.
+	hosts       *HostResolver
+	hostEntries []*hostEntry
 }
 
 // Rules returns the enabled rules in definition order.

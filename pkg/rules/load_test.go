@@ -542,3 +542,107 @@ func TestRulesEveryErrorReported(t *testing.T) {
 		t.Errorf("errors\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestRulesExceptionListName(t *testing.T) {
+	// A list operator whose value is a plain list name expands the list, as
+	// in Falco's files (comps: [in], values: [[known_shells]]).
+	rs := mustLoad(t, baseRule+`  exceptions:
+    - name: known
+      fields: [proc.name, fd.directory]
+      comps: [in, pmatch]
+      values:
+        - [shells, [/etc]]
+- list: other_shells
+  items: [zsh]
+- rule: R
+  exceptions:
+    - name: solo
+      fields: proc.pname
+      comps: in
+      values: [other_shells]
+  override:
+    exceptions: append
+`)
+	r := ruleByName(rs, "R")
+	const want = "(opened and proc.name in (shells)) and not (( proc.name in (shells) and  fd.directory pmatch (/etc))) and not (proc.pname in (other_shells))"
+	if r.Condition != want {
+		t.Errorf("condition\n got %s\nwant %s", r.Condition, want)
+	}
+	e := NewEvaluator(EvalOptions{})
+	ev := testEvent() // bash opens /etc/shadow: excepted by the shells list
+	e.Begin(rs, ev)
+	if ok, _ := e.Match(r); ok {
+		t.Error("the exception naming the shells list did not apply")
+	}
+	ev = testEvent()
+	ev.FD.Name, ev.Args.ResolvedPath = "/var/x", "/var/x"
+	e.Begin(rs, ev)
+	if ok, _ := e.Match(r); !ok {
+		t.Error("bash opening /var/x did not match")
+	}
+	ev.Proc.Parent.Name = "zsh"
+	e.Begin(rs, ev)
+	if ok, _ := e.Match(r); ok {
+		t.Error("the single-field exception naming other_shells did not apply")
+	}
+}
+
+func TestRulesRedefinedInLaterFile(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+	rule := func(name, cond, prio string) string {
+		return "- rule: " + name + "\n  desc: d\n  condition: " + cond + "\n  output: o\n  priority: " + prio + "\n"
+	}
+	os.WriteFile(a, []byte(rule("First", "evt.type = openat", "INFO")+rule("Second", "evt.type = connect", "INFO")+rule("Third", "evt.type = execve", "INFO")), 0o644)
+	os.WriteFile(b, []byte("- list: unrelated\n  items: []\n"+rule("First", "evt.type = unlinkat", "CRITICAL")), 0o644)
+	rs, _, err := Load(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range rs.AllRules() {
+		names = append(names, r.Name)
+	}
+	if strings.Join(names, ",") != "First,Second,Third" {
+		t.Fatalf("order %v: the redefinition moved the rule", names)
+	}
+	r := rs.AllRules()[0]
+	if r.Condition != "evt.type = unlinkat" || r.Priority.String() != "Critical" || r.Pos.String() != b+":3:3" {
+		t.Errorf("First: condition %q priority %v at %v, want b's definition", r.Condition, r.Priority, r.Pos)
+	}
+	if ts := r.EventTypes(); len(ts) != 1 || ts[0].String() != "unlinkat" {
+		t.Errorf("First: types %v", ts)
+	}
+}
+
+func TestRulesRequiredPluginVersions(t *testing.T) {
+	cases := []struct {
+		name, doc string
+		warn, err string
+	}{
+		{"supported plugins", "- required_plugin_versions:\n  - name: container\n    version: 0.1.0\n  - name: k8smeta\n    version: 0.1.0\n", "", ""},
+		{"unknown plugin", "- required_plugin_versions:\n  - name: k8saudit\n    version: 0.7.0\n    alternatives:\n      - name: k8saudit-eks\n        version: 0.4.0\n",
+			`t.yaml:2:5: plugin "k8saudit" is not available in Vigil; rules using its fields will not load`, ""},
+		{"no name", "- required_plugin_versions:\n  - version: 0.1.0\n", "", "t.yaml:2:5: required plugin has no name"},
+		{"no version", "- required_plugin_versions:\n  - name: json\n", `plugin "json" is not available`, `t.yaml:2:5: required plugin "json" has no version`},
+		{"not a sequence", "- required_plugin_versions: json\n", "", "t.yaml:1:29: required_plugin_versions must be a sequence"},
+		{"not a mapping", "- required_plugin_versions:\n  - json\n", "", "t.yaml:2:5: each required plugin must be a mapping"},
+		{"extra key", "- required_plugin_versions: []\n  note: x\n", `t.yaml:2:3: required_plugin_versions: unknown key "note"`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, warns, err := LoadBytes("t.yaml", []byte(tc.doc))
+			var ws []string
+			for _, w := range warns {
+				ws = append(ws, w.String())
+			}
+			text := strings.Join(ws, "\n")
+			if tc.warn == "" && len(warns) > 0 || !strings.Contains(text, tc.warn) {
+				t.Errorf("warnings %q, want %q", text, tc.warn)
+			}
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+		})
+	}
+}

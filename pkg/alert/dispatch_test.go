@@ -16,10 +16,12 @@ import (
 type recorder struct {
 	mu       sync.Mutex
 	got      []*Alert
+	begun    []*Alert // every Send's alert, in the order the calls began
 	attempts atomic.Int64
 	failN    int64
 	failWith error
 	gate     chan struct{} // when set, Send waits for it (or ctx)
+	delay    time.Duration // when set, each Send takes this long
 	closed   atomic.Bool
 	arrived  chan struct{}
 }
@@ -28,10 +30,18 @@ func newRecorder() *recorder { return &recorder{arrived: make(chan struct{}, 1<<
 
 func (r *recorder) Send(ctx context.Context, a *Alert) error {
 	n := r.attempts.Add(1)
+	r.mu.Lock()
+	r.begun = append(r.begun, a)
+	r.mu.Unlock()
 	if r.gate != nil {
 		select {
 		case <-r.gate:
 		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if r.delay > 0 {
+		if !sleep(ctx, r.delay) {
 			return ctx.Err()
 		}
 	}
@@ -45,7 +55,13 @@ func (r *recorder) Send(ctx context.Context, a *Alert) error {
 	return nil
 }
 
-func (r *recorder) Close() error { r.closed.Store(true); return nil }
+func (r *recorder) Close(context.Context) error { r.closed.Store(true); return nil }
+
+func (r *recorder) started() []*Alert {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Alert(nil), r.begun...)
+}
 
 func (r *recorder) alerts() []*Alert {
 	r.mu.Lock()
@@ -215,9 +231,10 @@ func TestStuckOutputDoesNotStopOthers(t *testing.T) {
 	}
 	ok.wait(t, n)
 	s := d.Stats().Outputs
-	// one alert is in flight in the stuck worker, 8 wait in its queue
-	if got := s["stuck"].Dropped[DropQueueFull]; got != n-9 {
-		t.Errorf("stuck dropped %d, want %d", got, n-9)
+	// one alert is in flight in the stuck worker, 4 wait in its queue:
+	// the only tenant holds half of it at most
+	if got := s["stuck"].Dropped[DropTenantShare]; got != n-5 {
+		t.Errorf("stuck dropped %d, want %d", got, n-5)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -226,14 +243,14 @@ func TestStuckOutputDoesNotStopOthers(t *testing.T) {
 		t.Errorf("Close = %v, want deadline exceeded", err)
 	}
 	s = d.Stats().Outputs
-	if got := s["stuck"].Dropped[DropShutdown]; got != 9 {
-		t.Errorf("stuck shutdown drops %d, want 9", got)
+	if got := s["stuck"].Dropped[DropShutdown]; got != 5 {
+		t.Errorf("stuck shutdown drops %d, want 5", got)
 	}
 	if s["ok"].Sent != n {
 		t.Errorf("ok sent %d, want %d", s["ok"].Sent, n)
 	}
 	st := s["stuck"]
-	if total := st.Sent + st.Dropped[DropQueueFull] + st.Dropped[DropShutdown]; total != n {
+	if total := st.Sent + st.Dropped[DropTenantShare] + st.Dropped[DropShutdown]; total != n {
 		t.Errorf("stuck accounts for %d alerts, want %d", total, n)
 	}
 }
@@ -278,7 +295,7 @@ func TestRetries(t *testing.T) {
 func TestCloseFlushes(t *testing.T) {
 	r := newRecorder()
 	r.gate = make(chan struct{})
-	d := mustNew(t, noLimit(), Destination{Name: "x", Sink: r, Delivery: Delivery{QueueSize: 100, Workers: 2}})
+	d := mustNew(t, noLimit(), Destination{Name: "x", Sink: r, Delivery: Delivery{QueueSize: 200, Workers: 2}})
 	for range 100 {
 		d.Enqueue(&Alert{Rule: "r"})
 	}
@@ -307,12 +324,15 @@ func TestFloodIsolation(t *testing.T) {
 	base := time.Unix(1_700_000_000, 0)
 	const floods, steps = 5000, 10
 	sentA := 0
+	deliveredBefore := map[*Alert]int{} // tenant-a alert: alerts delivered when it came
 	for step := range steps {
 		now := base.Add(time.Duration(step) * 100 * time.Millisecond)
 		for i := range floods / steps {
 			d.Enqueue(&Alert{Rule: fmt.Sprintf("flood-%d", i%20), Tenant: "tenant-b", Priority: PriorityWarning, Time: now})
 			if i == 250 { // tenant-a: one alert per step, within its limits
-				d.Enqueue(&Alert{Rule: "a-rule", Tenant: "tenant-a", Priority: PriorityCritical, Time: now.Add(time.Duration(i))})
+				a := &Alert{Rule: "a-rule", Tenant: "tenant-a", Priority: PriorityCritical, Time: now.Add(time.Duration(i))}
+				deliveredBefore[a] = len(r.alerts())
+				d.Enqueue(a)
 				sentA++
 			}
 		}
@@ -326,8 +346,7 @@ func TestFloodIsolation(t *testing.T) {
 	got := r.alerts()
 	var a, b, summaries int
 	var suppressed uint64
-	behind := 0 // tenant-b alerts delivered since the last tenant-a alert
-	for _, al := range got {
+	for i, al := range got {
 		switch {
 		case al.Rule == SummaryRule:
 			summaries++
@@ -337,13 +356,12 @@ func TestFloodIsolation(t *testing.T) {
 			suppressed += al.OutputFields["vigil.suppressed"].(uint64)
 		case al.Tenant == "tenant-a":
 			a++
-			if behind > cfg.RateLimit.TenantBurst {
+			// tenant-b alerts delivered between its Enqueue and its delivery
+			if behind := i - deliveredBefore[al]; behind > cfg.RateLimit.TenantBurst {
 				t.Errorf("tenant-a alert delivered behind %d tenant-b alerts, more than its burst %d", behind, cfg.RateLimit.TenantBurst)
 			}
-			behind = 0
 		default:
 			b++
-			behind++
 		}
 	}
 	if a != sentA {
@@ -407,5 +425,141 @@ func TestSummaryTimer(t *testing.T) {
 	}
 	if n := d.Summarize(); n != 0 {
 		t.Errorf("counts not reset: %d more summaries", n)
+	}
+}
+
+// TestRetryBackoff: the wait before each retry starts at Backoff, doubles,
+// and stays at MaxBackoff once there.
+func TestRetryBackoff(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name        string
+		backoff     time.Duration
+		maxBackoff  time.Duration
+		maxAttempts int
+		want        []time.Duration
+	}{
+		{"doubling", 1 * ms, time.Second, 5, []time.Duration{1 * ms, 2 * ms, 4 * ms, 8 * ms}},
+		{"capped", 10 * ms, 35 * ms, 6, []time.Duration{10 * ms, 20 * ms, 35 * ms, 35 * ms, 35 * ms}},
+		{"cap below backoff", 10 * ms, 5 * ms, 3, []time.Duration{5 * ms, 5 * ms}},
+		{"defaults", 0, 0, 7, []time.Duration{200 * ms, 400 * ms, 800 * ms, 1600 * ms, 3200 * ms, 5000 * ms}},
+		{"no retry", 10 * ms, 0, 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRecorder()
+			r.failN, r.failWith = 1<<30, errors.New("503")
+			d := mustNew(t, noLimit(), Destination{Name: "x", Sink: r,
+				Delivery: Delivery{MaxAttempts: tt.maxAttempts, Backoff: tt.backoff, MaxBackoff: tt.maxBackoff}})
+			var waits []time.Duration // only the worker appends, before it counts the drop
+			d.sleep = func(_ context.Context, w time.Duration) bool {
+				waits = append(waits, w)
+				return true
+			}
+			d.Enqueue(&Alert{Rule: "r"})
+			if err := d.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if st := d.Stats().Outputs["x"]; st.Dropped[DropRetriesExhausted] != 1 || st.Failed != uint64(tt.maxAttempts) {
+				t.Fatalf("stats %+v", st)
+			}
+			if fmt.Sprint(waits) != fmt.Sprint(tt.want) {
+				t.Errorf("waits %v, want %v", waits, tt.want)
+			}
+		})
+	}
+}
+
+// TestRetrySleepHonoursShutdown: a retry wait is cut short when Close runs
+// out of time, and the alert counted as dropped (shutdown).
+func TestRetrySleepHonoursShutdown(t *testing.T) {
+	r := newRecorder()
+	r.failN, r.failWith = 1, errors.New("503")
+	d := mustNew(t, noLimit(), Destination{Name: "x", Sink: r,
+		Delivery: Delivery{MaxAttempts: 2, Backoff: time.Hour, MaxBackoff: time.Hour}})
+	d.Enqueue(&Alert{Rule: "r"})
+	r.waitAttempts(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := d.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v", err)
+	}
+	if st := d.Stats().Outputs["x"]; st.Dropped[DropShutdown] != 1 || st.Sent != 0 || r.attempts.Load() != 1 {
+		t.Errorf("stats %+v after %d attempts", st, r.attempts.Load())
+	}
+}
+
+// TestSummarizeDoesNotBlockEnqueue: while Summarize builds its alerts,
+// Enqueue (the event path) still gets the limiter lock at once.
+func TestSummarizeDoesNotBlockEnqueue(t *testing.T) {
+	cfg := Config{RateLimit: RateLimit{Enabled: true, Rate: 1, Burst: 1}, SummaryInterval: time.Hour}
+	r := newRecorder()
+	d := mustNew(t, cfg, Destination{Name: "x", Sink: r})
+	now := time.Now()
+	for range 3 {
+		d.Enqueue(&Alert{Rule: "noisy", Tenant: "tenant-b", Time: now})
+	}
+	building, release := make(chan struct{}), make(chan struct{})
+	d.summaryHook = func() {
+		close(building)
+		<-release
+	}
+	summarized := make(chan int)
+	go func() { summarized <- d.Summarize() }()
+	<-building
+	enqueued := make(chan struct{})
+	go func() {
+		d.Enqueue(&Alert{Rule: "other", Tenant: "tenant-a", Time: now})
+		close(enqueued)
+	}()
+	select {
+	case <-enqueued:
+	case <-time.After(5 * time.Second):
+		t.Error("Enqueue waited for Summarize to build its alerts")
+	}
+	close(release)
+	if n := <-summarized; n != 1 {
+		t.Errorf("Summarize = %d, want 1", n)
+	}
+	r.wait(t, 3) // noisy, other, the summary
+	if s := d.Stats().Tenants; s["tenant-a"].Alerts != 1 || s["tenant-b"].Suppressed != 2 {
+		t.Errorf("tenants %+v", s)
+	}
+}
+
+// TestEnqueueAllocs: the event path allocates nothing per alert, whether
+// the alert is queued, dropped for a full queue or beyond the tenant's
+// share, or suppressed by the rate limit.
+func TestEnqueueAllocs(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       Config
+		queueSize int
+	}{
+		{"queued, no limit", benchConfig(false), 1 << 20},
+		{"queued, rate limit, 3 routes", benchConfig(true), 1 << 20},
+		{"dropped", benchConfig(true), 2},
+		{"suppressed", Config{RateLimit: RateLimit{Enabled: true, Rate: 1e-9, Burst: 1}, SummaryInterval: time.Hour}, 1 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := parked{release: make(chan struct{})}
+			var dests []Destination
+			for i, r := range benchRoutes {
+				dests = append(dests, Destination{Name: fmt.Sprint(i), Sink: sink, Route: r, Delivery: Delivery{QueueSize: tt.queueSize}})
+			}
+			d, err := New(tt.cfg, dests, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				close(sink.release)
+				_ = d.Close(context.Background())
+			}()
+			a := benchAlert()
+			if allocs := testing.AllocsPerRun(1000, func() { d.Enqueue(a) }); allocs != 0 {
+				t.Errorf("%v allocations per Enqueue", allocs)
+			}
+		})
 	}
 }

@@ -141,6 +141,7 @@ type ruleState struct {
 // guarded by the Dispatcher's limiter lock.
 type tenantState struct {
 	name       string
+	id         int32 // dense index of the tenant in the destinations' queues
 	limit      Limit
 	ceiling    bucket
 	rules      map[string]*ruleState
@@ -148,8 +149,8 @@ type tenantState struct {
 	suppressed uint64
 }
 
-func newTenantState(name string, l Limit, now int64) *tenantState {
-	ts := &tenantState{name: name, limit: l, rules: map[string]*ruleState{}}
+func newTenantState(name string, id int32, l Limit, now int64) *tenantState {
+	ts := &tenantState{name: name, id: id, limit: l, rules: map[string]*ruleState{}}
 	if l.TenantRate > 0 {
 		ts.ceiling = newBucket(l.TenantRate, l.TenantBurst, now)
 	}
@@ -183,39 +184,50 @@ func (ts *tenantState) admit(a *Alert, now int64) bool {
 // SummaryRule is the rule name of the alerts that report suppressed alerts.
 const SummaryRule = "Vigil alerts suppressed"
 
-// summaries returns one summary alert per rule that suppressed alerts
-// since the last call, and resets those counts.
-func (ts *tenantState) summaries(now time.Time, window time.Duration, out []*Alert) []*Alert {
-	names := make([]string, 0, len(ts.rules))
+// suppression is what one (tenant, rule) pair suppressed since the last
+// summary: all a summary alert needs, copied out under the limiter lock.
+type suppression struct {
+	tenant   string
+	id       int32
+	rule     string
+	n        uint64
+	worst    Priority
+	hostname string
+}
+
+// takeSuppressed appends what each rule suppressed since the last call to
+// out and resets those counts.
+func (ts *tenantState) takeSuppressed(out []suppression) []suppression {
 	for name, rs := range ts.rules {
 		if rs.suppressed > 0 {
-			names = append(names, name)
+			out = append(out, suppression{tenant: ts.name, id: ts.id, rule: name, n: rs.suppressed, worst: rs.worst, hostname: rs.hostname})
+			rs.suppressed = 0
 		}
-	}
-	sort.Strings(names)
-	for _, rule := range names {
-		rs := ts.rules[rule]
-		tenant := ts.name
-		if tenant == HostTenant {
-			tenant = ""
-		}
-		out = append(out, &Alert{
-			Time:     now,
-			Rule:     SummaryRule,
-			Priority: rs.worst,
-			Source:   "internal",
-			Output: fmt.Sprintf("%d alerts of rule %q for tenant %s were suppressed by the rate limit in the last %s",
-				rs.suppressed, rule, ts.name, window.Round(time.Millisecond)),
-			Tags:     []string{"rate_limit", "vigil"},
-			Hostname: rs.hostname,
-			OutputFields: map[string]any{
-				"vigil.rule":       rule,
-				"vigil.tenant":     ts.name,
-				"vigil.suppressed": rs.suppressed,
-			},
-			Tenant: tenant,
-		})
-		rs.suppressed = 0
 	}
 	return out
+}
+
+// summary returns the alert reporting s at time now.
+func (s suppression) summary(now time.Time, window time.Duration) *Alert {
+	name := s.tenant
+	tenant := name
+	if tenant == HostTenant {
+		tenant = ""
+	}
+	return &Alert{
+		Time:     now,
+		Rule:     SummaryRule,
+		Priority: s.worst,
+		Source:   "internal",
+		Output: fmt.Sprintf("%d alerts of rule %q for tenant %s were suppressed by the rate limit in the last %s",
+			s.n, s.rule, name, window.Round(time.Millisecond)),
+		Tags:     []string{"rate_limit", "vigil"},
+		Hostname: s.hostname,
+		OutputFields: map[string]any{
+			"vigil.rule":       s.rule,
+			"vigil.tenant":     name,
+			"vigil.suppressed": s.n,
+		},
+		Tenant: tenant,
+	}
 }

@@ -62,7 +62,7 @@ func TestTenantAdmit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := newTenantState("t", tt.limit, base.UnixNano())
+			ts := newTenantState("t", 0, tt.limit, base.UnixNano())
 			var got strings.Builder
 			for _, at := range tt.seq {
 				a := &Alert{Rule: at.rule, Time: base.Add(at.at)}

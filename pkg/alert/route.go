@@ -61,8 +61,11 @@ func (r Route) Validate() error {
 // defaults, so a partly written config still works.
 type Delivery struct {
 	// QueueSize bounds the alerts waiting for this destination (default
-	// 1024, rounded up to a power of two); when full, new alerts are
-	// dropped with reason DropQueueFull.
+	// 1024). Each tenant's alerts wait in a FIFO of their own, served in
+	// turn, and a tenant may hold at most QueueSize/(n+1) of the queue, n
+	// being the tenants with alerts waiting, itself included (half the
+	// queue when alone): beyond its share an alert is dropped with reason
+	// DropTenantShare, and when the whole queue is full with DropQueueFull.
 	QueueSize int `yaml:"queue_size"`
 	// Workers is the number of goroutines sending (default 1).
 	Workers int `yaml:"workers"`
@@ -71,7 +74,8 @@ type Delivery struct {
 	// failure the alert is dropped with reason DropRetriesExhausted.
 	MaxAttempts int `yaml:"max_attempts"`
 	// Backoff is the wait before the first retry (default 200ms); it
-	// doubles at each retry up to MaxBackoff (default 5s).
+	// doubles at each retry up to MaxBackoff (default 5s), which also caps
+	// the first.
 	Backoff    time.Duration `yaml:"backoff"`
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 }

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Sink delivers alerts to one destination. The Dispatcher calls Send from
@@ -10,10 +11,13 @@ import (
 // errors unless they are Permanent. Send must honour ctx (it is cancelled
 // when shutdown runs out of time) and be safe for concurrent use when the
 // destination has more than one worker. Sinks never modify the alert: the
-// same *Alert is shared by every destination.
+// same *Alert is shared by every destination. Close releases the sink once
+// no Send runs any more, within ctx (the Dispatcher stops waiting for it
+// when ctx ends); alerts it had accepted but could not hand on are
+// reported with Lost.
 type Sink interface {
 	Send(ctx context.Context, a *Alert) error
-	Close() error
+	Close(ctx context.Context) error
 }
 
 // Destination is one configured output: a sink, which alerts reach it, and
@@ -45,4 +49,33 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
+}
+
+type lostError struct {
+	n   uint64
+	err error
+}
+
+func (e lostError) Error() string { return e.err.Error() }
+func (e lostError) Unwrap() error { return e.err }
+
+// Lost marks err, returned by a Sink's Close, as the loss of n alerts
+// whose Send had succeeded (e.g. held in a reconnect buffer while
+// disconnected): the Dispatcher moves them from the destination's Sent
+// count to Dropped with reason DropShutdown.
+func Lost(n uint64, err error) error {
+	if err == nil {
+		err = fmt.Errorf("%d alerts lost", n)
+	}
+	return lostError{n, err}
+}
+
+// LostCount returns the number of alerts a Lost error in err's chain
+// reports, 0 when there is none.
+func LostCount(err error) uint64 {
+	var l lostError
+	if errors.As(err, &l) {
+		return l.n
+	}
+	return 0
 }

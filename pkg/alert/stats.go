@@ -15,12 +15,17 @@ const (
 	// Permanent error, such as an HTTP 4xx answer).
 	DropRejected
 	// DropShutdown: the alert was still queued or in flight when shutdown
-	// ran out of time, or came after Close.
+	// ran out of time, came after Close, or was accepted by a sink that
+	// lost it at Close (see Lost).
 	DropShutdown
+	// DropTenantShare: the alert's tenant already held its share of the
+	// destination's queue (see Delivery.QueueSize), so that other tenants
+	// keep room.
+	DropTenantShare
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"queue_full", "retries_exhausted", "rejected", "shutdown"}
+var dropReasonNames = [numDropReasons]string{"queue_full", "retries_exhausted", "rejected", "shutdown", "tenant_share"}
 
 // String returns the reason as used in metric labels ("queue_full" ...).
 func (r DropReason) String() string {
@@ -32,7 +37,7 @@ func (r DropReason) String() string {
 
 // DropReasons lists every reason, for exporting zero-valued series.
 func DropReasons() []DropReason {
-	return []DropReason{DropQueueFull, DropRetriesExhausted, DropRejected, DropShutdown}
+	return []DropReason{DropQueueFull, DropRetriesExhausted, DropRejected, DropShutdown, DropTenantShare}
 }
 
 // Stats is a snapshot of the Dispatcher's counters; all are cumulative
@@ -48,7 +53,8 @@ type Stats struct {
 type OutputStats struct {
 	// Queued is the number of alerts waiting now; QueueSize its bound.
 	Queued, QueueSize int
-	// Sent counts alerts delivered.
+	// Sent counts alerts delivered. Alerts a sink reports lost when it
+	// closes (see Lost) move from Sent to Dropped[DropShutdown] then.
 	Sent uint64
 	// Failed counts failed attempts, retried or not.
 	Failed uint64

@@ -11,27 +11,52 @@ import (
 // that NATS permissions on vigil.alerts.<tenant>.> isolate tenants.
 const DefaultSubject = "vigil.alerts.{tenant}.{priority}"
 
-// Template placeholders, each replaced by one sanitised subject token:
+// Template placeholders, each replaced by one subject token:
 //
-//	{tenant}    the tenant, alert.HostTenant ("_host") when none
+//	{tenant}    the tenant, escaped; "_host" for host alerts (no tenant)
 //	{priority}  the priority in lower case ("critical", "informational")
-//	{rule}      the rule name
-//	{hostname}  the node's hostname
-//	{namespace} the Kubernetes namespace, "_" on the host
-//	{source}    the event source ("syscall")
+//	{rule}      the rule name, escaped
+//	{hostname}  the node's hostname, escaped
+//	{namespace} the Kubernetes namespace, escaped; "_" on the host
+//	{source}    the event source ("syscall"), escaped
 //
-// Sanitising keeps ASCII letters, digits, '-' and '_' and replaces every
-// other byte (dots, spaces, wildcards '*' and '>' included) with '_'; an
-// empty value becomes "_". A value can thus never add subject levels or
-// wildcards, and permissions on "vigil.alerts.<tenant>.>" hold.
-var placeholders = map[string]func(*alert.Alert) string{
-	"tenant":    func(a *alert.Alert) string { return a.TenantKey() },
-	"priority":  func(a *alert.Alert) string { return strings.ToLower(a.Priority.String()) },
-	"rule":      func(a *alert.Alert) string { return a.Rule },
-	"hostname":  func(a *alert.Alert) string { return a.Hostname },
-	"namespace": func(a *alert.Alert) string { return a.Namespace },
-	"source":    func(a *alert.Alert) string { return a.Source },
+// Escaping keeps ASCII letters, digits and '-' as they are, writes '_' as
+// "__" and every other byte (dots, spaces, wildcards '*' and '>', non-ASCII
+// bytes ...) as '_' and two upper-case hex digits ("team.a" becomes
+// "team_2Ea", "team_a" becomes "team__a"); an empty value becomes "_". A
+// value can thus never add subject levels or wildcards, so permissions on
+// "vigil.alerts.<tenant>.>" hold, and the mapping is reversible: two
+// different values never share a token. Host alerts use "_host", which no
+// escaped tenant name can produce (a tenant named "_host" becomes
+// "__host"), so host alerts never share a subject with a tenant's. Names
+// made of letters, digits and '-' only, such as Kubernetes namespace
+// names, appear unchanged.
+var placeholders = map[string]func(b []byte, a *alert.Alert) []byte{
+	"tenant": func(b []byte, a *alert.Alert) []byte {
+		if a.Tenant == "" {
+			return append(b, alert.HostTenant...)
+		}
+		return appendToken(b, a.Tenant)
+	},
+	"priority": func(b []byte, a *alert.Alert) []byte {
+		if int(a.Priority) < len(priorityTokens) {
+			return append(b, priorityTokens[a.Priority]...)
+		}
+		return appendToken(b, strings.ToLower(a.Priority.String()))
+	},
+	"rule":      func(b []byte, a *alert.Alert) []byte { return appendToken(b, a.Rule) },
+	"hostname":  func(b []byte, a *alert.Alert) []byte { return appendToken(b, a.Hostname) },
+	"namespace": func(b []byte, a *alert.Alert) []byte { return appendToken(b, a.Namespace) },
+	"source":    func(b []byte, a *alert.Alert) []byte { return appendToken(b, a.Source) },
 }
+
+// priorityTokens are the priorities' names in lower case, by priority.
+var priorityTokens = func() (t [8]string) {
+	for p := range t {
+		t[p] = strings.ToLower(alert.Priority(p).String())
+	}
+	return t
+}()
 
 // template is a parsed subject template: literal text and placeholders.
 type template struct {
@@ -41,7 +66,7 @@ type template struct {
 
 type part struct {
 	lit string
-	val func(*alert.Alert) string // nil for a literal
+	val func([]byte, *alert.Alert) []byte // appends the token; nil for a literal
 }
 
 // parseTemplate parses and checks a subject template: placeholders must be
@@ -90,7 +115,7 @@ func (t template) render(a *alert.Alert, b []byte) []byte {
 			b = append(b, p.lit...)
 			continue
 		}
-		b = appendToken(b, p.val(a))
+		b = p.val(b, a)
 	}
 	return b
 }
@@ -116,18 +141,23 @@ func (t template) wildcard() string {
 	return b.String()
 }
 
-// appendToken appends v sanitised to one subject token.
+// appendToken appends v escaped into one subject token (see the
+// placeholders).
 func appendToken(b []byte, v string) []byte {
 	if v == "" {
 		return append(b, '_')
 	}
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+		switch c := v[i]; {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-':
 			b = append(b, c)
-		} else {
-			b = append(b, '_')
+		case c == '_':
+			b = append(b, '_', '_')
+		default:
+			b = append(b, '_', hexDigits[c>>4], hexDigits[c&15])
 		}
 	}
 	return b
 }
+
+const hexDigits = "0123456789ABCDEF"

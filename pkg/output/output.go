@@ -132,17 +132,25 @@ func (c Config) format() (alert.Format, error) {
 type Options struct {
 	// Stdout receives the stdout output's lines (os.Stdout when nil).
 	Stdout io.Writer
-	// Logger receives connection events (NATS); nil discards them.
+	// Logger receives connection events (NATS) and the outputs that could
+	// not be started; nil discards them.
 	Logger *zap.Logger
 }
 
-// Build validates c and creates every enabled output, named "stdout",
-// "file", "nats", "webhook", "slack", and "slack/<tenant>",
-// "webhook/<tenant>" for tenants' own destinations. On error, the outputs
-// already created are closed. ctx bounds the setup (the JetStream stream
-// check); the NATS connection itself is made in the background when the
-// server is down.
-func Build(ctx context.Context, c Config, opts Options) ([]alert.Destination, error) {
+// Build validates c and starts every enabled output it can, named
+// "stdout", "file", "nats", "webhook", "slack", and "slack/<tenant>",
+// "webhook/<tenant>" for tenants' own destinations.
+//
+// An invalid config (a mistake in the YAML: unknown placeholder in a NATS
+// subject, bad URL, ...) starts nothing and returns the error, naming the
+// key. An output that is valid but cannot be created (a file path that
+// cannot be opened, an unreadable TLS or nkey file) is left out and logged
+// as an error naming it, and the others start: one output failing never
+// stops the others. Only when every enabled output failed does Build
+// return an error (joining theirs), as no alert could be delivered.
+// Nothing waits for the network: NATS connects and creates its JetStream
+// stream in the background, so ctx bounds nothing today.
+func Build(_ context.Context, c Config, opts Options) ([]alert.Destination, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -150,78 +158,63 @@ func Build(ctx context.Context, c Config, opts Options) ([]alert.Destination, er
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
-	var dests []alert.Destination
-	fail := func(err error) ([]alert.Destination, error) {
-		for _, d := range dests {
-			_ = d.Sink.Close()
-		}
-		return nil, err
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
 	}
-	add := func(name string, r alert.Route, d alert.Delivery, o Output) {
+	var dests []alert.Destination
+	var failed []error
+	add := func(name string, r alert.Route, d alert.Delivery, o Output, err error) {
+		if err != nil {
+			log.Error("output not started", zap.String("output", name), zap.Error(err))
+			failed = append(failed, fmt.Errorf("%s: %w", name, err))
+			return
+		}
 		dests = append(dests, alert.Destination{Name: name, Route: r, Delivery: d, Sink: o})
 	}
 	if c.Stdout.Enabled {
-		add("stdout", c.Stdout.Route, c.Stdout.Delivery, stdout.New(c.Stdout, opts.Stdout, f))
+		add("stdout", c.Stdout.Route, c.Stdout.Delivery, stdout.New(c.Stdout, opts.Stdout, f), nil)
 	}
 	if c.File.Enabled {
 		o, err := file.New(c.File, f)
-		if err != nil {
-			return fail(fmt.Errorf("file.%w", err))
-		}
-		add("file", c.File.Route, c.File.Delivery, o)
+		add("file", c.File.Route, c.File.Delivery, o, err)
 	}
 	if c.NATS.Enabled {
 		cfg := c.NATS.WithDefaults()
-		o, err := nats.New(ctx, cfg, f, opts.Logger)
-		if err != nil {
-			return fail(fmt.Errorf("nats: %w", err))
-		}
-		add("nats", cfg.Route, cfg.Delivery, o)
+		o, err := nats.New(cfg, f, opts.Logger)
+		add("nats", cfg.Route, cfg.Delivery, o, err)
 	}
-	addWebhook := func(name string, cfg webhook.Config, r alert.Route) error {
+	addWebhook := func(name string, cfg webhook.Config, r alert.Route) {
 		cfg = cfg.WithDefaults()
 		o, err := webhook.New(cfg, f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		add(name, r, cfg.Delivery, o)
-		return nil
+		add(name, r, cfg.Delivery, o, err)
 	}
-	addSlack := func(name string, cfg slack.Config, r alert.Route) error {
+	addSlack := func(name string, cfg slack.Config, r alert.Route) {
 		cfg = cfg.WithDefaults()
 		o, err := slack.New(cfg, f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		add(name, r, cfg.Delivery, o)
-		return nil
+		add(name, r, cfg.Delivery, o, err)
 	}
 	if c.Webhook.Enabled {
-		if err := addWebhook("webhook", c.Webhook, c.Webhook.Route); err != nil {
-			return fail(err)
-		}
+		addWebhook("webhook", c.Webhook, c.Webhook.Route)
 	}
 	if c.Slack.Enabled {
-		if err := addSlack("slack", c.Slack, c.Slack.Route); err != nil {
-			return fail(err)
-		}
+		addSlack("slack", c.Slack, c.Slack.Route)
 	}
 	for _, t := range c.tenantNames() {
 		tc := c.Tenants[t]
 		if tc.Slack != nil && tc.Slack.Enabled {
 			r := tc.Slack.Route
 			r.Tenants = []string{t}
-			if err := addSlack("slack/"+t, *tc.Slack, r); err != nil {
-				return fail(err)
-			}
+			addSlack("slack/"+t, *tc.Slack, r)
 		}
 		if tc.Webhook != nil && tc.Webhook.Enabled {
 			r := tc.Webhook.Route
 			r.Tenants = []string{t}
-			if err := addWebhook("webhook/"+t, *tc.Webhook, r); err != nil {
-				return fail(err)
-			}
+			addWebhook("webhook/"+t, *tc.Webhook, r)
 		}
+	}
+	if len(dests) == 0 && len(failed) > 0 {
+		return nil, fmt.Errorf("no output could be started: %w", errors.Join(failed...))
 	}
 	return dests, nil
 }

@@ -17,7 +17,7 @@ func BenchmarkSend(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer o.Close()
+			defer o.Close(context.Background())
 			a := alertN(1)
 			b.ReportAllocs()
 			for b.Loop() {

@@ -104,16 +104,22 @@ type Output struct {
 	dirty bool
 	stop  chan struct{}
 	done  chan struct{}
+	// sync flushes the file to disk: (*os.File).Sync, counted in tests.
+	sync func(*os.File) error
 }
 
 // New opens (or creates) the file for appending, with its directory;
 // f sets the time layout of the lines.
 func New(cfg Config, f alert.Format) (*Output, error) {
+	return newOutput(cfg, f, (*os.File).Sync)
+}
+
+func newOutput(cfg Config, f alert.Format, sync func(*os.File) error) (*Output, error) {
 	cfg = cfg.WithDefaults()
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("path: %w", err)
 	}
-	o := &Output{cfg: cfg, f: f}
+	o := &Output{cfg: cfg, f: f, sync: sync}
 	if err := o.open(); err != nil {
 		return nil, err
 	}
@@ -165,7 +171,7 @@ func (o *Output) Send(_ context.Context, a *alert.Alert) error {
 		return err
 	}
 	if o.cfg.Fsync == FsyncAlways {
-		return o.file.Sync()
+		return o.sync(o.file)
 	}
 	o.dirty = true
 	return nil
@@ -175,7 +181,7 @@ func (o *Output) Send(_ context.Context, a *alert.Alert) error {
 // beyond MaxFiles), moves Path to Path.1 and opens a new Path.
 func (o *Output) rotate() error {
 	if o.cfg.Fsync != FsyncNever {
-		_ = o.file.Sync()
+		_ = o.sync(o.file)
 	}
 	if err := o.file.Close(); err != nil {
 		return err
@@ -209,7 +215,7 @@ func (o *Output) syncLoop() {
 		case <-t.C:
 			o.mu.Lock()
 			if o.dirty && o.file != nil {
-				_ = o.file.Sync()
+				_ = o.sync(o.file)
 				o.dirty = false
 			}
 			o.mu.Unlock()
@@ -220,7 +226,7 @@ func (o *Output) syncLoop() {
 }
 
 // Close syncs (unless the policy is never) and closes the file.
-func (o *Output) Close() error {
+func (o *Output) Close(context.Context) error {
 	if o.stop != nil {
 		close(o.stop)
 		<-o.done
@@ -232,7 +238,7 @@ func (o *Output) Close() error {
 	}
 	var err error
 	if o.cfg.Fsync != FsyncNever {
-		err = o.file.Sync()
+		err = o.sync(o.file)
 	}
 	err = errors.Join(err, o.file.Close())
 	o.file = nil

@@ -30,21 +30,21 @@ func BenchmarkSend(b *testing.B) {
 	a := mkAlert("tenant-a", alert.PriorityWarning, 1)
 
 	b.Run("core", func(b *testing.B) {
-		sub, err := New(context.Background(), Config{URL: url}, alert.Format{}, nil)
+		sub, err := New(Config{URL: url}, alert.Format{}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer sub.Close()
+		defer sub.Close(context.Background())
 		got := 0
 		if _, err := sub.nc.Subscribe("vigil.alerts.>", func(*gonats.Msg) { got++ }); err != nil {
 			b.Fatal(err)
 		}
 		sub.nc.Flush()
-		o, err := New(context.Background(), Config{URL: url}, alert.Format{}, nil)
+		o, err := New(Config{URL: url}, alert.Format{}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer o.Close()
+		defer o.Close(context.Background())
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := o.Send(context.Background(), a); err != nil {
@@ -57,11 +57,11 @@ func BenchmarkSend(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
 	})
 	b.Run("jetstream", func(b *testing.B) {
-		o, err := New(context.Background(), Config{URL: url, JetStream: JetStream{Enabled: true, Stream: "BENCH", CreateStream: true}}, alert.Format{}, nil)
+		o, err := New(Config{URL: url, JetStream: JetStream{Enabled: true, Stream: "BENCH", CreateStream: true}}, alert.Format{}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer o.Close()
+		defer o.Close(context.Background())
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {

@@ -39,8 +39,15 @@ func freePort(t *testing.T) int {
 
 func startServer(t *testing.T, tweak func(*server.Options)) *testServer {
 	t.Helper()
-	ts := &testServer{t: t, port: freePort(t), store: t.TempDir(), tweak: tweak}
+	ts := newServer(t, tweak)
 	ts.start()
+	return ts
+}
+
+// newServer returns a server on a free port, not started yet.
+func newServer(t *testing.T, tweak func(*server.Options)) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, port: freePort(t), store: t.TempDir(), tweak: tweak}
 	t.Cleanup(ts.stop)
 	return ts
 }
@@ -98,7 +105,7 @@ func newPipeline(t *testing.T, cfg Config) *pipeline {
 		t.Fatal(err)
 	}
 	cfg = cfg.WithDefaults()
-	out, err := New(context.Background(), cfg, alert.Format{Location: time.UTC}, nil)
+	out, err := New(cfg, alert.Format{Location: time.UTC}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +481,7 @@ func TestTokenAndNKeyAuth(t *testing.T) {
 // reported, not lost silently, when the output closes before reconnecting.
 func TestCloseWhileDisconnected(t *testing.T) {
 	ts := startServer(t, nil)
-	o, err := New(context.Background(), Config{URL: ts.url(), ReconnectWait: time.Hour, ReconnectMaxWait: time.Hour}, alert.Format{}, nil)
+	o, err := New(Config{URL: ts.url(), ReconnectWait: time.Hour, ReconnectMaxWait: time.Hour}, alert.Format{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,8 +492,8 @@ func TestCloseWhileDisconnected(t *testing.T) {
 			t.Fatalf("buffered publish failed: %v", err)
 		}
 	}
-	if err := o.Close(); err == nil || !strings.Contains(err.Error(), "buffered alerts lost") {
-		t.Errorf("Close = %v, want a loss report", err)
+	if err := o.Close(context.Background()); err == nil || alert.LostCount(err) != 3 || !strings.Contains(err.Error(), "3 buffered alerts") {
+		t.Errorf("Close = %v (%d lost), want a report of 3 lost alerts", err, alert.LostCount(err))
 	}
 }
 
@@ -499,7 +506,7 @@ func TestTenantFlood(t *testing.T) {
 	subA := subscribe(t, nc, "vigil.alerts.tenant-a.>")
 	subB := subscribe(t, nc, "vigil.alerts.tenant-b.>")
 	cfg := Config{URL: ts.url(), Enabled: true}.WithDefaults()
-	out, err := New(context.Background(), cfg, alert.Format{}, nil)
+	out, err := New(cfg, alert.Format{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

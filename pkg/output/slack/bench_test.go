@@ -21,7 +21,7 @@ func BenchmarkSend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer o.Close()
+	defer o.Close(context.Background())
 	a := samples()["container"]
 	for b.Loop() {
 		if err := o.Send(context.Background(), a); err != nil {

@@ -113,4 +113,4 @@ func (o *Output) Send(ctx context.Context, a *alert.Alert) error {
 }
 
 // Close releases the client's connections.
-func (o *Output) Close() error { return o.client.Close() }
+func (o *Output) Close(context.Context) error { return o.client.Close() }

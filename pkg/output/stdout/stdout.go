@@ -79,4 +79,4 @@ func (o *Output) Send(_ context.Context, a *alert.Alert) error {
 }
 
 // Close does nothing: the writer belongs to the caller.
-func (o *Output) Close() error { return nil }
+func (o *Output) Close(context.Context) error { return nil }

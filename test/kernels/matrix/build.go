@@ -20,14 +20,9 @@ var objects = map[string]string{
 	"arm64": "pkg/probe/vigil_arm64_bpfel.o",
 }
 
-// BuildInitramfs cross-builds the guest and test/actions for arch and writes
-// an initramfs holding them, the probe's object and busybox to dir. It
-// returns the archive's path.
-func BuildInitramfs(ctx context.Context, root, arch, busybox, dir string) (string, error) {
-	obj, ok := objects[arch]
-	if !ok {
-		return "", fmt.Errorf("no probe object for %s", arch)
-	}
+// buildGuest cross-builds the guest and test/actions for arch into
+// dir/arch and returns that directory.
+func buildGuest(ctx context.Context, root, arch, dir string) (string, error) {
 	bin := filepath.Join(dir, arch)
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return "", err
@@ -39,6 +34,21 @@ func BuildInitramfs(ctx context.Context, root, arch, busybox, dir string) (strin
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("build %s for %s: %w\n%s", b.pkg, arch, err, out)
 		}
+	}
+	return bin, nil
+}
+
+// BuildInitramfs cross-builds the guest and test/actions for arch and writes
+// an initramfs holding them, the probe's object and busybox to dir. It
+// returns the archive's path.
+func BuildInitramfs(ctx context.Context, root, arch, busybox, dir string) (string, error) {
+	obj, ok := objects[arch]
+	if !ok {
+		return "", fmt.Errorf("no probe object for %s", arch)
+	}
+	bin, err := buildGuest(ctx, root, arch, dir)
+	if err != nil {
+		return "", err
 	}
 	files := map[string]string{
 		"init":        filepath.Join(bin, "guest"),

@@ -21,10 +21,18 @@ type Kernel struct {
 	Version string `json:"version"`
 	// Image is the path of the cached vmlinuz.
 	Image string `json:"-"`
+	// Host marks the row of this machine's own kernel (RunHost): no
+	// image, Package "host", Version the release.
+	Host bool `json:"host,omitempty"`
 }
 
-// Name is "arch/series".
-func (k Kernel) Name() string { return k.Arch + "/" + k.Series }
+// Name is "arch/series", "arch/series-host" for the host's kernel.
+func (k Kernel) Name() string {
+	if k.Host {
+		return k.Arch + "/" + k.Series + "-host"
+	}
+	return k.Arch + "/" + k.Series
+}
 
 // Manifest is what the fetch script printed.
 type Manifest struct {

@@ -8,8 +8,10 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -21,8 +23,15 @@ type Options struct {
 	// Arches to boot (default amd64 and arm64).
 	Arches []string
 	// Series keeps only these major.minor series, where "oldest" and
-	// "newest" name the oldest and newest published (default: all).
+	// "newest" name the oldest and newest published and "min-X.Y" the
+	// oldest at or above X.Y (default: all).
 	Series []string
+	// ArchSeries, when it has an entry for an architecture, replaces
+	// Series for it: only those kernels are fetched.
+	ArchSeries map[string][]string
+	// Host adds a row for this machine's own kernel: the same suite run
+	// directly on the host (RunHost; it needs root).
+	Host bool
 	// Parallel is how many VMs run at once (default 2).
 	Parallel int
 	// Timeout bounds one boot (default 4 minutes).
@@ -87,7 +96,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	r := Report{OutDir: o.OutDir}
 
-	m, err := Fetch(ctx, filepath.Join(o.Root, "test/kernels/fetch.sh"), o.Arches, o.Series)
+	m, err := fetchAll(ctx, o)
 	if err != nil {
 		return r, err
 	}
@@ -101,6 +110,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 
 	t := time.Now()
+	var hostBin string
+	if o.Host {
+		if hostBin, err = buildGuest(ctx, o.Root, runtime.GOARCH, filepath.Join(o.OutDir, "host")); err != nil {
+			return r, err
+		}
+	}
 	initrds := map[string]string{}
 	for _, k := range kernels {
 		if _, ok := initrds[k.Arch]; ok {
@@ -118,6 +133,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	r.Build = time.Since(t)
 
+	// The host's row first, then the kernels in the fetched order.
+	if o.Host {
+		kernels = append([]Kernel{HostKernel()}, kernels...)
+	}
 	r.Boots = make([]Boot, len(kernels))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -128,7 +147,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			b := BootKernel(ctx, k, initrds[k.Arch], o.OutDir, o.Timeout)
+			var b Boot
+			if k.Host {
+				b = RunHost(ctx, o.Root, hostBin, o.OutDir, o.Timeout)
+			} else {
+				b = BootKernel(ctx, k, initrds[k.Arch], o.OutDir, o.Timeout)
+			}
 			r.Boots[i] = b
 			if o.Progress != nil {
 				mu.Lock()
@@ -140,4 +164,38 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	wg.Wait()
 	r.Total = time.Since(start)
 	return r, ctx.Err()
+}
+
+// fetchAll runs the fetch script once for the architectures that share
+// o.Series and once for each architecture of o.ArchSeries, and merges the
+// manifests.
+func fetchAll(ctx context.Context, o Options) (Manifest, error) {
+	script := filepath.Join(o.Root, "test/kernels/fetch.sh")
+	var shared []string
+	all := Manifest{Busybox: map[string]string{}}
+	merge := func(arches, series []string) error {
+		m, err := Fetch(ctx, script, arches, series)
+		if err != nil {
+			return err
+		}
+		all.Kernels = append(all.Kernels, m.Kernels...)
+		maps.Copy(all.Busybox, m.Busybox)
+		return nil
+	}
+	for _, arch := range o.Arches {
+		series, ok := o.ArchSeries[arch]
+		if !ok {
+			shared = append(shared, arch)
+			continue
+		}
+		if err := merge([]string{arch}, series); err != nil {
+			return all, err
+		}
+	}
+	if len(shared) > 0 {
+		if err := merge(shared, o.Series); err != nil {
+			return all, err
+		}
+	}
+	return all, nil
 }

@@ -1,9 +1,10 @@
 // Command run boots the kernel matrix (test/kernels/matrix) and prints one
-// row per kernel: programs loaded, attached, events correct, boot and wall
-// time. It exits 1 when any kernel fails. `make test-kernels` runs it from
-// the repository root.
+// row per kernel, the host's own first (the same suite run directly on it,
+// as root): programs loaded, attached, events correct, boot and wall time.
+// It exits 1 when any kernel fails. `make test-kernels` runs it from the
+// repository root.
 //
-//	go run ./test/kernels/run [-arch amd64,arm64] [-series 5.10,7.2] [-parallel 2] [-json report.json]
+//	go run ./test/kernels/run [-arch amd64,arm64] [-series 5.10,7.2] [-host=false] [-parallel 2] [-json report.json]
 package main
 
 import (
@@ -27,7 +28,12 @@ func main() {
 	timeout := flag.Duration("timeout", 4*time.Minute, "limit for one boot")
 	out := flag.String("out", "", "directory for the initramfs images and console logs (default: a new temporary directory)")
 	jsonOut := flag.String("json", "", "also write the full report as JSON to this file")
+	host := flag.Bool("host", true, "also run the suite on this machine's own kernel (needs root)")
 	flag.Parse()
+	if *host && os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "run: not root: no host row (-host=false to silence)")
+		*host = false
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -42,6 +48,7 @@ func main() {
 		Parallel: *parallel,
 		Timeout:  *timeout,
 		OutDir:   *out,
+		Host:     *host,
 		Progress: func(b matrix.Boot) {
 			fmt.Fprintf(os.Stderr, "boot %s %s: %s in %.1fs\n", b.Kernel.Name(), b.Kernel.Version, b.Verdict(), b.Wall.Seconds())
 		},

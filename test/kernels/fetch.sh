@@ -19,7 +19,8 @@
 #                        or ~/.cache/vigil/kernels when that is not writable)
 #   VIGIL_KERNEL_SERIES  space-separated series to keep (e.g. "5.10 6.1"),
 #                        where "newest" and "oldest" name the newest and
-#                        oldest series found; default: every series found
+#                        oldest series found and "min-X.Y" the oldest at or
+#                        above X.Y; default: every series found
 #   VIGIL_KERNEL_REFRESH 1: refresh the package indexes even when they are
 #                        less than a day old
 #   VIGIL_DEBIAN_MIRROR, VIGIL_DEBIAN_SECURITY_MIRROR: archive URLs
@@ -148,11 +149,22 @@ for arch in "${arches[@]}"; do
   mapfile -t metas < <(apt-cache "${apt_opts[@]}" madison "linux-image-cloud-$arch" |
     awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -Vru)
   [ ${#metas[@]} -gt 0 ] || { log "$arch: no linux-image-cloud-$arch in the indexes"; exit 1; }
-  # The series to keep, with the keywords "newest" and "oldest" resolved.
+  # The series to keep, with the keywords resolved.
   mapfile -t all_series < <(printf '%s\n' "${metas[@]}" | cut -d. -f1,2 | awk '!seen[$0]++')
-  want=" ${VIGIL_KERNEL_SERIES:-${all_series[*]}} "
-  want=${want/ newest / ${all_series[0]} }
-  want=${want/ oldest / ${all_series[${#all_series[@]}-1]} }
+  want=" "
+  for w in ${VIGIL_KERNEL_SERIES:-${all_series[*]}}; do
+    case $w in
+      newest) w=${all_series[0]} ;;
+      oldest) w=${all_series[${#all_series[@]}-1]} ;;
+      min-*) # the oldest series at or above the minimum (newest first)
+        m=
+        for s in "${all_series[@]}"; do
+          [ "$(printf '%s\n%s\n' "${w#min-}" "$s" | sort -V | head -1)" != "${w#min-}" ] || m=$s
+        done
+        w=$m ;;
+    esac
+    [ -z "$w" ] || want+="$w "
+  done
   declare -A done_series=()
   for meta in "${metas[@]}"; do
     series=$(echo "$meta" | cut -d. -f1,2)

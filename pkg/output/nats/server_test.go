@@ -346,7 +346,7 @@ func TestCoreReconnectBuffer(t *testing.T) {
 			ts := startServer(t, nil)
 			subConn := connect(t, ts.url(), gonats.ReconnectWait(5*time.Millisecond), gonats.MaxReconnects(-1))
 			sub := subscribe(t, subConn, "vigil.alerts.>")
-			p := newPipeline(t, Config{URL: ts.url(), ReconnectBuffer: tc.buffer, ReconnectWait: 600 * time.Millisecond, ReconnectMaxWait: 600 * time.Millisecond})
+			p := newPipeline(t, Config{URL: ts.url(), ReconnectBuffer: tc.buffer, ReconnectWait: 1500 * time.Millisecond, ReconnectMaxWait: 1500 * time.Millisecond})
 			const before = 50
 			seq := 0
 			for range before {

@@ -44,8 +44,14 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(baseRule + "  exceptions:\n    - name: e\n      fields: [proc.name, fd.name]\n      values:\n        - [a, [b, c]]\n"))
 	f.Add([]byte("- rule: R\n  override:\n    condition: append\n  condition: x\n"))
 	f.Add([]byte("- required_engine_version: 0.1.0\n- list: l\n  items: [a, '\"b c\"']\n"))
+	f.Add([]byte(baseRule + "  capture: true\n  capture_duration: 100\n---\n- rule: R\n  condition: and fd.sip.name in (localhost, x.example)\n  append: true\n-\n- other: 1\n"))
+	f.Add([]byte(baseRule + "  exceptions:\n    - name: e\n      fields: proc.name\n      values: [a]\n- rule: R\n  exceptions:\n    - name: e\n      values: [[b, c]]\n  override:\n    exceptions: append\n"))
+	// A stopped resolver: names fuzzed into fd.*.name checks are never
+	// looked up.
+	hosts := NewHostResolver(HostResolverOptions{})
+	hosts.Close()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rs, _, err := LoadBytes("fuzz.yaml", data)
+		rs, _, err := LoadBytesWith(LoadOptions{Hosts: hosts}, "fuzz.yaml", data)
 		if err != nil {
 			if _, ok := err.(*LoadError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)

@@ -46,6 +46,12 @@ type Options struct {
 	// Reload, when set, receives a value for every reload attempt with its
 	// outcome (tests).
 	Reload chan<- error
+	// Hangup, when set, delivers the SIGHUPs caught since the process
+	// started (the caller registers it first thing, so that an early
+	// SIGHUP does not kill the agent); a SIGHUP that arrives while the
+	// agent starts reloads once it runs. When nil, Run registers its own
+	// at its start.
+	Hangup <-chan os.Signal
 }
 
 // maintenanceEvery is how often held-back events are released, exited
@@ -58,6 +64,12 @@ const maintenanceEvery = 5 * time.Millisecond
 // reload the rules; a ruleset that fails to load is logged and the running
 // one stays.
 func Run(ctx context.Context, cfg config.Config, o Options) error {
+	if o.Hangup == nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		o.Hangup = hup
+	}
 	log := o.Log
 	if log == nil {
 		log = zap.NewNop()
@@ -183,11 +195,13 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	}
 
 	r := &runner{cfg: cfg, o: o, log: log, m: m, eng: eng, pr: pr, st: st, en: en, disp: disp, pipe: pipe,
-		mu: &mu, rulesFiles: cfg.Rules.Files, hostname: hostname}
+		mu: &mu, rulesFiles: cfg.Rules.Files, watchRules: cfg.Rules.Watch, hostname: hostname,
+		watchSet: make(chan []string, 1)}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
+	r.rewatch() // the first watch set, before the loops start
 	reloadCh := make(chan string, 1)
 	for _, loop := range []func(context.Context, chan string){r.reloadLoop, r.watchLoop, r.maintenanceLoop} {
 		wg.Add(1)
@@ -252,20 +266,21 @@ type runner struct {
 	pipe       *Pipeline
 	mu         *sync.Mutex // the pipeline's lock
 	rulesFiles []string    // the rules files in force, owned by reloadLoop
+	watchRules bool        // rules.watch in force, owned by reloadLoop
 	hostname   string
+	// watchSet carries the paths to watch from reloadLoop to watchLoop
+	// after a reload that rebuilt the config (at most one pending).
+	watchSet chan []string
 }
 
-// reloadLoop reloads the rules on SIGHUP and on requests from watchLoop,
-// one at a time.
+// reloadLoop reloads the rules on SIGHUP (including one caught while the
+// agent started) and on requests from watchLoop, one at a time.
 func (r *runner) reloadLoop(ctx context.Context, requests chan string) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hup:
+		case <-r.o.Hangup:
 			r.reload("SIGHUP")
 		case reason := <-requests:
 			r.reload(reason)
@@ -275,7 +290,8 @@ func (r *runner) reloadLoop(ctx context.Context, requests chan string) {
 
 // reload builds the config again when it can (it may name other rules
 // files now), then loads and swaps the rules; on error the running rules
-// stay.
+// stay. The watched paths follow the rebuilt config: the rules files it
+// names are the ones the next reload loads, so their edits must trigger it.
 func (r *runner) reload(reason string) {
 	if r.o.Reconfigure != nil {
 		if c, err := r.o.Reconfigure(); err != nil {
@@ -285,6 +301,8 @@ func (r *runner) reload(reason string) {
 				r.log.Info("rules files changed", zap.Strings("files", c.Rules.Files))
 				r.rulesFiles = c.Rules.Files
 			}
+			r.watchRules = c.Rules.Watch
+			r.rewatch()
 			if c.Rules.Matching != r.cfg.Rules.Matching || !reflect.DeepEqual(c.Outputs, r.cfg.Outputs) || !reflect.DeepEqual(c.Probe, r.cfg.Probe) {
 				r.log.Warn("config changes other than rules files take effect at the next restart")
 			}
@@ -297,19 +315,35 @@ func (r *runner) reload(reason string) {
 	}
 }
 
-// watchLoop asks for a reload when a rules file or the config file changes.
+// rewatch hands watchLoop the paths the config in force asks to watch,
+// replacing a set it has not taken yet. Only reloadLoop calls it.
+func (r *runner) rewatch() {
+	select {
+	case <-r.watchSet:
+	default:
+	}
+	r.watchSet <- watchPaths(r.rulesFiles, r.watchRules, r.o.ConfigPath)
+}
+
+// watchPaths are the paths whose changes reload: the rules files and
+// directories when rules.watch is on, and the config file (when there is
+// one) whatever rules.watch says, since the config names the rules files
+// and rules.watch itself.
+func watchPaths(rulesFiles []string, watchRules bool, configPath string) []string {
+	var paths []string
+	if watchRules {
+		paths = append(paths, rulesFiles...)
+	}
+	if configPath != "" {
+		paths = append(paths, configPath)
+	}
+	return paths
+}
+
+// watchLoop asks for a reload when a watched rules file or the config file
+// changes, and follows the watch set reloadLoop derives after each reload.
 func (r *runner) watchLoop(ctx context.Context, requests chan string) {
-	if !r.cfg.Rules.Watch {
-		return
-	}
-	paths := append([]string(nil), r.cfg.Rules.Files...)
-	if r.o.ConfigPath != "" {
-		paths = append(paths, r.o.ConfigPath)
-	}
-	if len(paths) == 0 {
-		return
-	}
-	err := watchFiles(ctx, paths, 200*time.Millisecond, r.log, func(reason string) {
+	err := watchFiles(ctx, nil, r.watchSet, 200*time.Millisecond, r.log, func(reason string) {
 		select {
 		case requests <- reason:
 		default: // a reload is already pending

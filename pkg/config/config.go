@@ -52,8 +52,9 @@ type Rules struct {
 	// Matching is "first" (Falco's default: only the first matching rule
 	// fires per event) or "all".
 	Matching string `yaml:"matching"`
-	// Watch reloads the rules when a file or directory changes (SIGHUP
-	// always reloads).
+	// Watch reloads the rules when a rules file or directory changes
+	// (SIGHUP always reloads). The config file is watched whatever Watch
+	// says, since it names the rules files and Watch itself.
 	Watch bool `yaml:"watch"`
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -24,20 +26,65 @@ type stringList []string
 func (s *stringList) String() string     { return fmt.Sprint([]string(*s)) }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// runFlags are vigil run's flags that change the config.
+type runFlags struct {
+	rulesFiles  []string
+	configPath  string
+	asJSON      bool
+	webhook     string
+	natsURL     string
+	events      bool
+	metricsAddr string
+	logLevel    string
+}
+
+// buildConfig makes the config from defaults, the config file, the
+// environment and then the flags, and validates the result; the agent
+// calls it again at every reload.
+func buildConfig(f runFlags) (config.Config, error) {
+	cfg, err := config.Load(f.configPath)
+	if err != nil {
+		return cfg, err
+	}
+	if len(f.rulesFiles) > 0 {
+		cfg.Rules.Files = f.rulesFiles
+	}
+	if f.metricsAddr != "" {
+		cfg.Metrics.Enabled = true
+		cfg.Metrics.ListenAddress = f.metricsAddr
+	}
+	if f.logLevel != "" {
+		cfg.Log.Level = f.logLevel
+	}
+	config.ApplyOutputFlags(&cfg, config.OutputFlags{JSON: f.asJSON, Webhook: f.webhook, NATS: f.natsURL, Events: f.events})
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
+
 func runCmd(args []string, stdout, stderr io.Writer) int {
+	// First thing: a SIGHUP sent while the agent starts (enrichment sync,
+	// probe loading, /proc scan) must not kill it; it reloads once the
+	// agent runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	fs := flag.NewFlagSet("vigil run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
+		f          runFlags
 		rulesFiles stringList
 	)
 	fs.Var(&rulesFiles, "r", "rules file or directory, repeatable, loaded in order (default: the built-in rules)")
-	configPath := fs.String("config", config.DefaultPath, "config file (a missing default file is fine)")
-	asJSON := fs.Bool("json", false, "print alerts on stdout as Falco-format JSON lines instead of text")
-	webhook := fs.String("webhook", "", "post Falco-format JSON alerts to this URL")
-	natsURL := fs.String("nats", "", "publish alerts to the NATS server at this URL (commas for several), subject vigil.alerts.<tenant>.<priority>")
-	events := fs.Bool("events", false, "print every decoded, state-enriched event as a JSON line on stdout")
-	metricsAddr := fs.String("metrics-address", "", "listen address of /metrics, /healthz and /readyz (overrides the config)")
-	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides the config)")
+	fs.StringVar(&f.configPath, "config", config.DefaultPath, "config file (a missing default file is fine)")
+	fs.BoolVar(&f.asJSON, "json", false, "print alerts on stdout as Falco-format JSON lines instead of text")
+	fs.StringVar(&f.webhook, "webhook", "", "post Falco-format JSON alerts to this URL")
+	fs.StringVar(&f.natsURL, "nats", "", "publish alerts to the NATS server at this URL (commas for several), subject vigil.alerts.<tenant>.<priority>")
+	fs.BoolVar(&f.events, "events", false, "print every decoded, state-enriched event as a JSON line on stdout")
+	fs.StringVar(&f.metricsAddr, "metrics-address", "", "listen address of /metrics, /healthz and /readyz (overrides the config)")
+	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides the config)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: vigil run [-r FILE_OR_DIR ...] [--json] [--webhook URL] [--nats URL] [--config FILE] [--events]")
 		fs.PrintDefaults()
@@ -49,30 +96,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil run: unexpected arguments %v\n", fs.Args())
 		return 2
 	}
+	f.rulesFiles = rulesFiles
 
-	// build makes the config from defaults, file, environment and flags;
-	// it runs again at every reload.
-	build := func() (config.Config, error) {
-		cfg, err := config.Load(*configPath)
-		if err != nil {
-			return cfg, err
-		}
-		if len(rulesFiles) > 0 {
-			cfg.Rules.Files = rulesFiles
-		}
-		if *metricsAddr != "" {
-			cfg.Metrics.Enabled = true
-			cfg.Metrics.ListenAddress = *metricsAddr
-		}
-		if *logLevel != "" {
-			cfg.Log.Level = *logLevel
-		}
-		config.ApplyOutputFlags(&cfg, config.OutputFlags{JSON: *asJSON, Webhook: *webhook, NATS: *natsURL, Events: *events})
-		if err := cfg.Validate(); err != nil {
-			return cfg, fmt.Errorf("config: %w", err)
-		}
-		return cfg, nil
-	}
+	build := func() (config.Config, error) { return buildConfig(f) }
 	cfg, err := build()
 	if err != nil {
 		fmt.Fprintf(stderr, "vigil run: %v\n", err)
@@ -86,11 +112,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	defer func() { _ = log.Sync() }()
 
 	watched := ""
-	if _, err := os.Stat(*configPath); err == nil {
-		watched = *configPath
+	if _, err := os.Stat(f.configPath); err == nil {
+		watched = f.configPath
 	}
 	err = agent.Run(context.Background(), cfg, agent.Options{
-		Log: log, Version: version, Stdout: stdout, Events: *events, ConfigPath: watched, Reconfigure: build,
+		Log: log, Version: version, Stdout: stdout, Events: f.events, ConfigPath: watched, Reconfigure: build, Hangup: hup,
 	})
 	if err != nil {
 		log.Error("vigil stopped", zap.Error(err))

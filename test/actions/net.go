@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 
@@ -79,6 +80,7 @@ func init() {
 		_, err = unix.SendmsgN(fd, []byte("vigil"), nil, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}, 0)
 		return map[string]any{"fd": fd}, err
 	}}
+	actions["serve-connect"] = action{"IP PORT: listen on IP:PORT, connect a TCP socket to it, accept, close", 2, serveConnect}
 	actions["listen-accept"] = action{": listen on 127.0.0.1 (ephemeral port), connect to it, accept", 0, listenAccept}
 }
 
@@ -116,4 +118,44 @@ func listenAccept([]string) (map[string]any, error) {
 	unix.Close(afd)
 	return map[string]any{"listen_fd": lfd, "port": port, "client_fd": cfd, "accept_fd": afd,
 		"peer_port": peer.(*unix.SockaddrInet4).Port}, nil
+}
+
+func serveConnect(a []string) (map[string]any, error) {
+	ip := net.ParseIP(a[0]).To4()
+	if ip == nil {
+		return nil, fmt.Errorf("%q is not an IPv4 address", a[0])
+	}
+	port, err := strconv.Atoi(a[1])
+	if err != nil {
+		return nil, err
+	}
+	addr := &unix.SockaddrInet4{Port: port, Addr: [4]byte(ip)}
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(lfd)
+	if err := unix.SetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return nil, err
+	}
+	if err := unix.Bind(lfd, addr); err != nil {
+		return nil, err
+	}
+	if err := unix.Listen(lfd, 1); err != nil {
+		return nil, err
+	}
+	cfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(cfd)
+	if err := unix.Connect(cfd, addr); err != nil {
+		return nil, err
+	}
+	afd, _, err := unix.Accept4(lfd, 0)
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(afd)
+	return map[string]any{"listen_fd": lfd, "client_fd": cfd, "port": port}, nil
 }

@@ -19,9 +19,20 @@ func init() {
 		time.Sleep(d)
 		return nil, err
 	}}
-	actions["memfd-exec"] = action{": copy this program into a memfd and execveat it (AT_EMPTY_PATH) as `noop`", 0, memfdExec}
+	actions["memfd-exec"] = action{"[ARGS...]: copy this program into a memfd and execveat it (AT_EMPTY_PATH) as `noop ARGS...`", 0, memfdExec}
 	actions["fork-chain"] = action{"N: start a child that runs fork-chain N-1, down to 0", 1, forkChain}
 	actions["ptrace-attach"] = action{": start a sleeping child, PTRACE_ATTACH to it, detach, kill", 0, ptraceAttach}
+	actions["ptrace-traceme"] = action{"[ARGS...]: start `traceme-self ARGS...`, which calls ptrace(PTRACE_TRACEME) and exits; act as its tracer until then", 0, ptraceTraceme}
+	actions["traceme-self"] = action{"[ARGS...]: ptrace(PTRACE_TRACEME), then exit (run by ptrace-traceme; ARGS only mark it)", 0, func([]string) (map[string]any, error) {
+		_, _, e := unix.RawSyscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0)
+		return map[string]any{"errno": int(e)}, errOrNil(e)
+	}}
+	actions["spawn"] = action{"PROG [ARGS...]: run PROG with ARGS as a child and wait for it", 1, func(a []string) (map[string]any, error) {
+		cmd := exec.Command(a[0], a[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		err := cmd.Run()
+		return map[string]any{"child": cmd.Process.Pid, "exit": cmd.ProcessState.ExitCode()}, err
+	}}
 	actions["finit-module"] = action{": finit_module(/dev/null, \"vigil=1\", 0), which fails", 0, func([]string) (map[string]any, error) {
 		f, err := os.Open("/dev/null")
 		if err != nil {
@@ -80,7 +91,7 @@ func errnoOf(err error) int {
 	return 0
 }
 
-func memfdExec([]string) (map[string]any, error) {
+func memfdExec(args []string) (map[string]any, error) {
 	self, err := os.ReadFile("/proc/self/exe")
 	if err != nil {
 		return nil, err
@@ -98,7 +109,7 @@ func memfdExec([]string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	argv, err := cStrings([]string{"actions", "noop"})
+	argv, err := cStrings(append([]string{"actions", "noop"}, args...))
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +159,44 @@ func ptraceAttach([]string) (map[string]any, error) {
 		return nil, err
 	}
 	return map[string]any{"target": pid}, nil
+}
+
+// ptraceTraceme runs traceme-self as a child. Once the child has called
+// PTRACE_TRACEME this process is its tracer: every stop it reports
+// (signals the Go runtime sends itself) is continued with its signal, from
+// the thread that started it, until the child exits.
+func ptraceTraceme(args []string) (map[string]any, error) {
+	self, err := os.Executable() // the child keeps this program's name
+	if err != nil {
+		return nil, err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd := exec.Command(self, append([]string{"traceme-self"}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	pid := cmd.Process.Pid
+	for {
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil {
+			return nil, err
+		}
+		switch {
+		case ws.Exited():
+			if ws.ExitStatus() != 0 {
+				return nil, fmt.Errorf("traceme-self exited %d", ws.ExitStatus())
+			}
+			return map[string]any{"child": pid}, nil
+		case ws.Signaled():
+			return nil, fmt.Errorf("traceme-self killed by %v", ws.Signal())
+		case ws.Stopped():
+			if err := unix.PtraceCont(pid, int(ws.StopSignal())); err != nil {
+				return nil, err
+			}
+		}
+	}
 }
 
 // cStrings returns a NULL-terminated array of C strings.

@@ -200,11 +200,36 @@ self_alerts:
 // output, an HTTP output and the metrics server, and waits until it is ready.
 func startAgent(t *testing.T, args ...string) *agent {
 	t.Helper()
-	return startAgentWithConfig(t, agentConfig, args...)
+	return launch(t, agentOptions{args: args})
 }
 
 // startAgentWithConfig is startAgent with another config file.
 func startAgentWithConfig(t *testing.T, config string, args ...string) *agent {
+	t.Helper()
+	return launch(t, agentOptions{config: config, args: args})
+}
+
+// agentOptions vary how launch starts the agent.
+type agentOptions struct {
+	// config is the config file's content (agentConfig when empty).
+	config string
+	// args are more `vigil run` arguments (rules files).
+	args []string
+	// text leaves stdout in Falco's text format instead of --json.
+	text bool
+	// webhook, when set, is the --webhook URL instead of the test's
+	// receiver (a closed port, to make deliveries fail).
+	webhook string
+	// webhookDelay makes the receiver answer each alert only after this
+	// long; an alert counts as received once answered.
+	webhookDelay time.Duration
+	// noWait returns as soon as the process runs, before it is ready.
+	noWait bool
+}
+
+// launch starts vigil as o says, with a NATS output to an embedded server
+// and an HTTP output, and (unless o.noWait) waits until it is ready.
+func launch(t *testing.T, o agentOptions) *agent {
 	t.Helper()
 	testutil.RequireRoot(t)
 	vigil, _ := buildBinaries(t)
@@ -220,9 +245,20 @@ func startAgentWithConfig(t *testing.T, config string, args ...string) *agent {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
+		if o.webhookDelay > 0 {
+			select {
+			case <-time.After(o.webhookDelay):
+			case <-r.Context().Done():
+				return // the agent gave up on it: not delivered
+			}
+		}
 		a.http.add(fa)
 	}))
 	t.Cleanup(hs.Close)
+	webhook := hs.URL
+	if o.webhook != "" {
+		webhook = o.webhook
+	}
 
 	nc, err := nats.Connect(a.natsURL)
 	if err != nil {
@@ -244,14 +280,20 @@ func startAgentWithConfig(t *testing.T, config string, args ...string) *agent {
 		t.Fatal(err)
 	}
 
+	config := o.config
+	if config == "" {
+		config = agentConfig
+	}
 	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(cfgFile, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	a.configFile = cfgFile
-	all := append([]string{"run", "--json", "--webhook", hs.URL, "--nats", a.natsURL,
-		"--metrics-address", a.metrics, "--config", cfgFile}, args...)
-	a.cmd = exec.Command(vigil, all...)
+	all := []string{"run", "--webhook", webhook, "--nats", a.natsURL, "--metrics-address", a.metrics, "--config", cfgFile}
+	if !o.text {
+		all = append(all, "--json")
+	}
+	a.cmd = exec.Command(vigil, append(all, o.args...)...)
 	a.cmd.Stdout = a.stdout
 	a.cmd.Stderr = a.stderr
 	a.cmd.Env = append(os.Environ(), "VIGIL_LOG_LEVEL=info")
@@ -260,12 +302,14 @@ func startAgentWithConfig(t *testing.T, config string, args ...string) *agent {
 	}
 	go func() { a.done <- a.cmd.Wait() }()
 	t.Cleanup(func() {
-		a.stop(t, syscall.SIGKILL)
+		_ = a.stop(t, syscall.SIGKILL)
 		if t.Failed() {
 			t.Logf("vigil stderr:\n%s", tail(a.stderr.String(), 60))
 		}
 	})
-	a.waitReady(t)
+	if !o.noWait {
+		a.waitReady(t)
+	}
 	return a
 }
 

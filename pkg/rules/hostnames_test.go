@@ -174,6 +174,11 @@ func TestRulesHostNames(t *testing.T) {
 }
 
 func TestRulesHostNameOperators(t *testing.T) {
+	for _, f := range Fields() {
+		if f.Name == "fd.sip.name" && (f.Type != TypeString || strings.Contains(f.Desc, "do not carry")) {
+			t.Errorf("fd.sip.name listed as %s %q", f.Type, f.Desc)
+		}
+	}
 	for _, op := range []string{"contains local", "startswith local", "glob 'local*'", "pmatch (localhost)", "> a"} {
 		_, _, err := LoadBytes("t.yaml", []byte(hostRules("fd.sip.name "+op)))
 		if err == nil || !strings.Contains(err.Error(), "cannot be used with field fd.sip.name: it compares the address with those of host names") {

@@ -18,6 +18,9 @@ type workload struct {
 	ctr *cri.Container
 	// final reports that the lookup is over (else only the path is known).
 	final bool
+	// unknown reports that the runtime answered and does not know the
+	// container (not yet, or not one of its own).
+	unknown bool
 	// err is why the lookup failed, if it did.
 	err error
 }
@@ -39,6 +42,12 @@ type entry struct {
 	gen uint64
 	// expires is when (Unix ns) the metadata is fetched again.
 	expires int64
+	// unknownStreak counts the answers in a row that the runtime does not
+	// know the container: each doubles the time until the next lookup.
+	unknownStreak uint8
+	// retryAt, when set, is when (Unix ns) Flush looks a pod's container
+	// up again that the runtime did not know while its events wait.
+	retryAt int64
 	// waiting holds copies of the events parked until the metadata arrives,
 	// in arrival order; deadline is when they go on regardless.
 	waiting  []*event.Event

@@ -183,9 +183,11 @@ func (e *Enricher) snapshot() *kube.Snapshot {
 
 // Process enriches ev and hands it to next, now when the cgroup's metadata
 // is cached, or later (from Process or Flush) when it is being fetched. An
-// event that waits is copied (shallowly): the caller may reuse ev once
-// Process returns. The Metadata and Peer set on events are shared and must
-// not be modified.
+// event that waits is copied with its process (and ancestors) and descriptor
+// as they are now, so it goes on as it arrived whatever the state stage
+// changes meanwhile; the caller may reuse ev once Process returns. Every
+// event handed on has Meta set (at least cluster and node). The Metadata
+// and Peer set on events are shared and must not be modified.
 func (e *Enricher) Process(ev *event.Event, next func(*event.Event)) {
 	if len(e.results) != 0 {
 		e.drain(next)
@@ -237,8 +239,7 @@ func (e *Enricher) slow(ev *event.Event, ent *entry, next func(*event.Event)) {
 		e.passUnenriched(ev, ent, next)
 		return
 	}
-	cp := new(event.Event)
-	*cp = *ev
+	cp := park(ev)
 	if ev.Timestamp > 0 {
 		e.now = ev.Timestamp
 	}
@@ -319,6 +320,9 @@ func (e *Enricher) Flush(now time.Time, next func(*event.Event)) {
 				e.c.timeouts += uint64(len(ent.waiting))
 				e.release(ent, snap, next)
 			default:
+				if ent.retryAt != 0 && e.now >= ent.retryAt && !ent.refreshing && e.submit(ent.id) {
+					ent.retryAt, ent.refreshing = 0, true
+				}
 				keep = append(keep, ent)
 			}
 		}
@@ -329,15 +333,16 @@ func (e *Enricher) Flush(now time.Time, next func(*event.Event)) {
 }
 
 // release hands on every waiting event of ent and lets later events take the
-// hit path.
+// hit path. An entry no lookup answered yet serves the cluster and node
+// until one does.
 func (e *Enricher) release(ent *entry, snap *kube.Snapshot, next func(*event.Event)) {
-	meta := ent.meta
-	if meta == nil {
-		meta = e.unknown
+	if ent.meta == nil {
+		ent.meta = e.unknown
 	}
+	meta := ent.meta
 	w := ent.waiting
 	ent.waiting = nil
-	ent.ready, ent.fast = true, true
+	ent.ready, ent.fast, ent.retryAt = true, true, 0
 	e.parked -= len(w)
 	for _, ev := range w {
 		ev.Meta = meta
@@ -373,11 +378,15 @@ func (e *Enricher) apply(r result, next func(*event.Event)) {
 		e.cache.add(ent)
 	}
 	wl := r.wl
-	if ent.ready && ent.wl != nil && (!wl.final || (wl.err != nil && ent.wl.err == nil)) {
-		// A refresh that failed or is partial: keep serving what we had.
+	if ent.ready && ent.wl != nil && (!wl.final || (wl.err != nil && ent.wl.err == nil) || (wl.unknown && ent.wl.ctr != nil)) {
+		// A refresh that failed, is partial, or finds the runtime no
+		// longer knows the container: keep serving what we had.
 		if wl.final {
 			ent.refreshing = false
 			ent.expires = e.now + int64(e.cfg.RetryTTL)
+			if wl.unknown {
+				e.notKnown(ent)
+			}
 		}
 		return
 	}
@@ -391,11 +400,17 @@ func (e *Enricher) apply(r result, next func(*event.Event)) {
 		return
 	}
 	ent.refreshing = false
-	// Only a failed lookup is retried soon: what Kubernetes lacks arrives
+	// A failed lookup is retried soon, and so is a container the runtime
+	// does not know (yet: a sandbox runs before the runtime registers it),
+	// backing off while it stays unknown. What Kubernetes lacks arrives
 	// through the snapshot, whose every change rebuilds the metadata.
-	if wl.err != nil {
+	switch {
+	case wl.err != nil:
 		ent.expires = e.now + int64(e.cfg.RetryTTL)
-	} else {
+	case wl.unknown:
+		e.notKnown(ent)
+	default:
+		ent.unknownStreak = 0
 		ent.expires = e.now + int64(e.cfg.CacheTTL)
 	}
 	if !ent.meta.Complete && ent.meta.PodUID != "" && snap != nil && snap.Synced && snap.Pod(ent.meta.PodUID) == nil && !e.podMissLogged {
@@ -407,11 +422,37 @@ func (e *Enricher) apply(r result, next func(*event.Event)) {
 		ent.ready, ent.fast = true, true
 		return
 	}
-	// Wait on for Kubernetes to catch up with a pod the runtime knows,
-	// until the deadline; anything else is as complete as it gets.
-	waitKube := !ent.meta.Complete && wl.err == nil && e.kube != nil && ent.meta.PodUID != ""
-	ent.ready = true
-	if !waitKube {
+	switch {
+	case wl.unknown && wl.info.PodUID != "":
+		// A pod's container the runtime does not know yet: its events wait
+		// on while Flush asks again, until the deadline.
+		ent.retryAt = e.now + int64(notFoundRetry)
+	case !ent.meta.Complete && wl.err == nil && e.kube != nil && ent.meta.PodUID != "":
+		// Wait on for Kubernetes to catch up with a pod the runtime
+		// knows, until the deadline.
+		ent.ready = true
+	default:
+		// As complete as it gets.
+		ent.ready = true
 		e.release(ent, snap, next)
+	}
+}
+
+// notFoundRetry is how soon a pod's container the runtime does not know is
+// looked up again while its events wait.
+const notFoundRetry = 20 * time.Millisecond
+
+// notKnown sets when to look up again a container the runtime just said it
+// does not know: after RetryTTL, doubling with every such answer of a
+// background refresh up to CacheTTL (a container of another runtime, or of
+// no pod, stays unknown). Retries while events wait do not back off.
+func (e *Enricher) notKnown(ent *entry) {
+	d := e.cfg.RetryTTL
+	for i := ent.unknownStreak; i > 0 && d < e.cfg.CacheTTL; i-- {
+		d *= 2
+	}
+	ent.expires = e.now + int64(min(d, e.cfg.CacheTTL))
+	if ent.ready && ent.unknownStreak < 31 {
+		ent.unknownStreak++
 	}
 }

@@ -69,8 +69,9 @@ func (e *Enricher) lookup(ctx context.Context, id uint64) {
 		e.send(ctx, id, &workload{info: info, ctr: c, final: true})
 	case errors.Is(err, cri.ErrNotFound):
 		// Not a container of this runtime (another containerd namespace,
-		// Docker, plain runc): the path is all there is.
-		e.send(ctx, id, &workload{info: info, final: true})
+		// Docker, plain runc), or not registered yet (a pod sandbox runs
+		// before its runtime records it): the path is all there is for now.
+		e.send(ctx, id, &workload{info: info, final: true, unknown: true})
 	default:
 		e.rt.failed(err)
 		e.send(ctx, id, &workload{info: info, final: true, err: err})

@@ -22,7 +22,9 @@ func (e *Enricher) build(wl *workload, snap *kube.Snapshot) *event.Metadata {
 		m.Complete = wl.final
 		return m
 	}
-	complete := wl.final && wl.err == nil
+	// A pod's container the runtime does not know is not complete: the
+	// runtime should know it, and soon will.
+	complete := wl.final && wl.err == nil && !(wl.unknown && wl.info.PodUID != "")
 	m.ContainerFullID = wl.info.ContainerID
 	m.ContainerID = cgroup.ShortID(wl.info.ContainerID)
 	podUID := wl.info.PodUID

@@ -62,8 +62,8 @@ func TestParkedEventKeepsItsViews(t *testing.T) {
 
 	type view struct {
 		name, exe, exepath, pname string
-		args                  []string
-		remote                string
+		args                      []string
+		remote                    string
 	}
 	tests := []struct {
 		num  uint64

@@ -80,11 +80,27 @@ oom_score = 0
         runtime_type = "io.containerd.runc.v2"
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
           SystemdCgroup = false
+          BinaryName = "{{.Runc}}"
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "{{.Dir}}/cni/bin"
       conf_dir = "{{.Dir}}/cni/conf"
   [plugins."io.containerd.internal.v1.opt"]
     path = "{{.Dir}}/opt"
+`
+
+// runcWrapper runs the real runc; while the hold file exists, a "create"
+// waits after runc created the container (its cgroup and init process
+// exist) until the file is removed, so the runtime has not recorded it yet.
+const runcWrapper = `#!/bin/sh
+case " $* " in
+*" create "*)
+	"{{.Real}}" "$@"
+	rc=$?
+	while [ -e "{{.Hold}}" ]; do sleep 0.005; done
+	exit $rc
+	;;
+esac
+exec "{{.Real}}" "$@"
 `
 
 // Start runs containerd with a private configuration until the test ends,
@@ -95,7 +111,7 @@ func Start(t testing.TB) *Daemon {
 	testutil.RequireRoot(t)
 	bin := testutil.RequireBinary(t, "containerd")
 	testutil.RequireBinary(t, "containerd-shim-runc-v2")
-	testutil.RequireBinary(t, "runc")
+	runc := testutil.RequireBinary(t, "runc")
 	testutil.RequireBinary(t, "ctr")
 	testutil.RequireBinary(t, "go")
 
@@ -110,9 +126,19 @@ func Start(t testing.TB) *Daemon {
 			t.Fatal(err)
 		}
 	}
+	var wrapper bytes.Buffer
+	if err := template.Must(template.New("runc").Parse(runcWrapper)).Execute(&wrapper, map[string]string{
+		"Real": runc, "Hold": d.holdFile(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wrapperPath := filepath.Join(dir, "runc")
+	if err := os.WriteFile(wrapperPath, wrapper.Bytes(), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var cfg bytes.Buffer
 	if err := template.Must(template.New("cfg").Parse(configTemplate)).Execute(&cfg, map[string]string{
-		"Dir": dir, "Socket": d.Socket, "Pause": PauseImage,
+		"Dir": dir, "Socket": d.Socket, "Pause": PauseImage, "Runc": wrapperPath,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +216,22 @@ func (d *Daemon) Restart() {
 	if err := d.launch(); err != nil {
 		d.t.Fatal(err)
 	}
+}
+
+func (d *Daemon) holdFile() string { return filepath.Join(d.Dir, "hold-create") }
+
+// HoldCreates makes every container and pod sandbox created from now on
+// stop once runc created it (its cgroup and init process exist) and before
+// containerd records it, until the returned release is called: the window
+// in which a workload runs that its runtime does not know yet, held open.
+func (d *Daemon) HoldCreates() (release func()) {
+	d.t.Helper()
+	if err := os.WriteFile(d.holdFile(), nil, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	release = func() { os.Remove(d.holdFile()) }
+	d.t.Cleanup(release)
+	return release
 }
 
 // Ctr runs ctr against the daemon in the k8s.io namespace and returns its

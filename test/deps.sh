@@ -7,6 +7,9 @@ set -euo pipefail
 # containernetworking-plugins and busybox-static: the test cluster's pod
 # network and its workload image (test/cluster).
 pkgs=(clang llvm libbpf-dev bpftool make git containerd runc containernetworking-plugins busybox-static)
+# The end-to-end tests run a real ssh client, put an address in a network
+# namespace (ip, unshare) and start a shell on a terminal (script).
+pkgs+=(openssh-client iproute2 util-linux bsdutils)
 # The kernel matrix (test/kernels): qemu boots Debian's kernels; cpio checks
 # the initramfs writer.
 pkgs+=(qemu-system-x86 qemu-system-arm cpio)

@@ -25,7 +25,8 @@ import (
 )
 
 // Images every Daemon has: the sandbox (pause) image and the workload image,
-// both the sleeper program.
+// both the sleeper program. The pause image's entrypoint replaces itself
+// once ("/sleeper replace /sleeper"), so a sandbox's process execs twice.
 const (
 	PauseImage   = "docker.io/vigil/pause:test"
 	SleeperImage = "docker.io/vigil/sleeper:test"
@@ -37,9 +38,9 @@ type Daemon struct {
 	Dir string
 	// Socket is the containerd (and CRI) socket.
 	Socket string
-	// Image is the locally built image imported under PauseImage and
-	// SleeperImage.
-	Image *Image
+	// Image is the locally built image imported as SleeperImage; Pause
+	// the one imported as PauseImage.
+	Image, Pause *Image
 	// Runtime is a CRI runtime client on Socket.
 	Runtime runtimeapi.RuntimeServiceClient
 
@@ -157,8 +158,18 @@ func Start(t testing.TB) *Daemon {
 		t.Fatal(err)
 	}
 
-	d.Image = BuildSleeper(t, filepath.Join(dir, "build"), PauseImage, SleeperImage)
+	d.Image = BuildSleeper(t, filepath.Join(dir, "build"), SleeperImage)
+	prog, err := os.ReadFile(filepath.Join(dir, "build", "sleeper"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Pause, err = WriteImage(filepath.Join(dir, "build", "pause.tar"), map[string][]byte{"sleeper": prog},
+		[]string{"/sleeper", "replace", "/sleeper"}, []string{PauseImage})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.Ctr("images", "import", d.Image.Archive)
+	d.Ctr("images", "import", d.Pause.Archive)
 	return d
 }
 

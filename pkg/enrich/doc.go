@@ -12,9 +12,12 @@
 // allocation. An unknown one starts an asynchronous lookup (cgroup id → path
 // → container and pod ids → CRI runtime → Kubernetes snapshot); its events
 // wait, in order, in a bounded side queue until the answer or the wait
-// timeout, while events of other cgroups flow on. Without a runtime or
-// without Kubernetes the fields they would fill stay empty; nothing is logged
-// per event.
+// timeout, while events of other cgroups flow on. A waiting event keeps its
+// own copy of its process (and ancestors) and descriptor, so it goes on as it
+// arrived. A pod's container the runtime does not know yet (a sandbox runs
+// before containerd records it) is asked again while its events wait, and
+// after RetryTTL once they went on. Without a runtime or without Kubernetes
+// the fields they would fill stay empty; nothing is logged per event.
 //
 // Subpackages: cgroup (mount, id → path, path parsing), cri (runtime
 // client), kube (namespace and pod informers, immutable snapshots), tenant

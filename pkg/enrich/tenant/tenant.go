@@ -39,6 +39,10 @@ func New(labelKeys []string, static []Mapping) (*Resolver, error) {
 		if m.Namespace == "" || m.Tenant == "" {
 			return nil, fmt.Errorf("tenant: mapping %d: namespace and tenant must both be set", i)
 		}
+		if strings.HasPrefix(m.Tenant, "_") {
+			// Routes, rate limits and subjects name host alerts "_host".
+			return nil, fmt.Errorf("tenant: mapping %d: tenant %q: names starting with _ are reserved", i, m.Tenant)
+		}
 		if !strings.ContainsAny(m.Namespace, `*?[\`) {
 			if _, dup := r.exact[m.Namespace]; !dup {
 				r.exact[m.Namespace] = m.Tenant

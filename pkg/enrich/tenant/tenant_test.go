@@ -61,6 +61,7 @@ func TestNewErrors(t *testing.T) {
 		{{Namespace: "", Tenant: "t"}},
 		{{Namespace: "a", Tenant: ""}},
 		{{Namespace: "team-[", Tenant: "t"}},
+		{{Namespace: "a", Tenant: "_host"}},
 	} {
 		if _, err := New(nil, m); err == nil {
 			t.Errorf("New(%v) accepted", m)

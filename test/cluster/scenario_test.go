@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,8 +15,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // tenantWorkload is one tenant's namespace and workload pod.
@@ -50,12 +47,16 @@ const (
 // the NATS subscribers, shared by the steps of TestMultiTenant.
 type scenario struct {
 	c               *Cluster
+	helm            *helmRelease
 	a, a2, b        *tenantWorkload // web-a, api-a (tenant-a), web-b (tenant-b)
 	workloads       []*tenantWorkload
 	soc, subA, subB *subscriber // admin, tenant-a, tenant-b
 	spy             *subscriber // tenant-a subscribed to tenant-b's subjects
 	agentPod        *corev1.Pod
 	metricsURL      string
+	// overflow are the periods in which the scenario overflows the
+	// agent's queue on purpose (see allowedWarnings).
+	overflow []window
 }
 
 // TestMultiTenant is the multi-tenant scenario on a real single-node
@@ -84,20 +85,18 @@ func TestMultiTenant(t *testing.T) {
 		"--from-literal=TENANT_A_PASSWORD="+tenantPasswords["tenant-a"],
 		"--from-literal=TENANT_B_PASSWORD="+tenantPasswords["tenant-b"],
 		"--from-literal=SOC_PASSWORD="+socPassword)
-	// The chart's objects first (NATS mounts its ConfigMap), NATS, then
-	// the DaemonSet: the agent's first connection finds the server up.
-	var config, daemonSet []string
-	for _, doc := range strings.Split(helmTemplate(t, c, natsURL, natsPort), "\n---\n") {
-		if strings.Contains(doc, "\nkind: DaemonSet\n") {
-			daemonSet = append(daemonSet, doc)
-		} else {
-			config = append(config, doc)
+	// The chart, installed by helm; then the NATS server, which mounts the
+	// configuration the chart rendered (the agent retries its connection
+	// until the server is up).
+	h := newHelmRelease(t, c)
+	th := time.Now()
+	h.install(chartValues(t, c, natsURL, natsPort))
+	t.Cleanup(func() {
+		if err := h.uninstall(); err != nil {
+			t.Errorf("teardown: %v", err)
 		}
-	}
-	if len(daemonSet) != 1 {
-		t.Fatalf("the chart rendered %d DaemonSets", len(daemonSet))
-	}
-	c.Kubectl(strings.Join(config, "\n---\n"), "apply", "-f", "-")
+	})
+	t.Logf("figure: helm install in %s", time.Since(th).Round(time.Millisecond))
 	c.Kubectl(natsPod, "apply", "-f", "-")
 	waitReady(t, c, releaseNS, "app=nats", 60*time.Second)
 	c.waitFor("nats-server listening", 30*time.Second, func() error {
@@ -107,7 +106,6 @@ func TestMultiTenant(t *testing.T) {
 		}
 		return err
 	})
-	c.Kubectl(daemonSet[0], "apply", "-f", "-")
 	agentPod := waitReady(t, c, releaseNS, "app.kubernetes.io/name=vigil", 120*time.Second)
 	t.Logf("figure: agent %s Ready at %s", agentPod.Name, time.Since(t0).Round(time.Millisecond))
 
@@ -138,7 +136,7 @@ func TestMultiTenant(t *testing.T) {
 	}
 	t.Logf("figure: workloads Ready at %s (%s %s, %s %s, %s %s)", time.Since(t0).Round(time.Millisecond),
 		a.pod, a.ip, a2.pod, a2.ip, b.pod, b.ip)
-	s := &scenario{c: c, a: a, a2: a2, b: b, workloads: workloads, soc: soc, subA: subA, subB: subB, spy: spy,
+	s := &scenario{c: c, helm: h, a: a, a2: a2, b: b, workloads: workloads, soc: soc, subA: subA, subB: subB, spy: spy,
 		agentPod: agentPod, metricsURL: fmt.Sprintf("http://%s:8765/metrics", agentPod.Status.PodIP)}
 	t.Run("behaviours", s.behaviours)
 	t.Run("noisy neighbour", s.noisyNeighbour)
@@ -211,72 +209,6 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// helmTemplate renders the chart for the test cluster.
-func helmTemplate(t *testing.T, c *Cluster, natsURL string, natsPort int) string {
-	t.Helper()
-	helm, err := exec.LookPath("helm")
-	if err != nil {
-		out, _ := exec.Command("go", "env", "GOPATH").Output()
-		helm = filepath.Join(strings.TrimSpace(string(out)), "bin", "helm")
-		if _, err := os.Stat(helm); err != nil {
-			testutil.Unavailable(t, "helm missing (make deps)")
-		}
-	}
-	cgroup := "/sys/fs/cgroup"
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
-		cgroup = "/sys/fs/cgroup/unified" // hybrid host
-	}
-	values := fmt.Sprintf(`security:
-  capabilities: [%s]
-image:
-  repository: docker.io/vigil/agent
-  tag: test
-  pullPolicy: Never
-hostPaths:
-  cgroup: %s
-containerRuntime:
-  sockets: [%s]
-clusterName: vigil-test
-tenancy:
-  labels: [capsule.clastix.io/tenant]
-# No kube-proxy runs: the agent reaches the API server directly.
-extraEnv:
-  - {name: KUBERNETES_SERVICE_HOST, value: %q}
-  - {name: KUBERNETES_SERVICE_PORT, value: %q}
-nats:
-  enabled: true
-  url: %s
-  passwordSecret: vigil-nats
-  serverConfig:
-    enabled: true
-    port: %d
-    agentPassword: $VIGIL_AGENT_PASSWORD
-    tenants:
-      - {name: tenant-a, password: $TENANT_A_PASSWORD}
-      - {name: tenant-b, password: $TENANT_B_PASSWORD}
-    admins:
-      - {user: soc, password: $SOC_PASSWORD}
-config:
-  alerts:
-    summary_interval: 3s
-`, strings.Join(agentCapabilities(t), ", "), cgroup, c.ContainerdSocket, c.NodeIP, strconv.Itoa(c.APIPort), natsURL, natsPort)
-	path := filepath.Join(t.TempDir(), "values.yaml")
-	if err := os.WriteFile(path, []byte(values), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(helm, "template", "vigil", filepath.Join(repoRoot(), "deploy", "helm", "vigil"),
-		"--namespace", releaseNS, "--kube-version", "v1.37.2", "-f", path)
-	out, err := cmd.Output()
-	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("helm template: %v\n%s", err, stderr)
-	}
-	return string(out)
 }
 
 // agentCapabilities returns the chart's default capability list without
@@ -425,25 +357,4 @@ spec:
   volumes:
     - name: config
       configMap: {name: vigil-nats-server}
-`
-
-// reloadRulesConfigMap replaces the chart's custom rules ConfigMap with a
-// tenant-scoped rule.
-const reloadRulesConfigMap = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: vigil-rules-custom
-  namespace: vigil-system
-data:
-  tenant-a.yaml: |-
-    - rule: Tenant A reload marker opened
-      desc: A rule added at run time, scoped to tenant-a.
-      condition: >
-        evt.type in (open, openat, openat2) and fd.num >= 0
-        and fd.name = /tmp/vigil-reload-marker and tenant.name = tenant-a
-      output: >
-        Reload marker opened | file=%fd.name proc=%proc.name tenant=%tenant.name
-        k8s.ns=%k8s.ns.name k8s.pod=%k8s.pod.name container=%container.id name=%container.name
-      priority: WARNING
-      tags: [test]
 `

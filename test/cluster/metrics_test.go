@@ -56,3 +56,22 @@ func (m metrics) sum(name string) float64 {
 	}
 	return s
 }
+
+// dropMetrics are the agent's counters of lost events.
+var dropMetrics = []string{"vigil_kernel_drops_total", "vigil_queue_drops_total"}
+
+// dropDeltas returns every drop counter series that grew from before to
+// after, with its increase.
+func dropDeltas(before, after metrics) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		for _, name := range dropMetrics {
+			if k == name || strings.HasPrefix(k, name+"{") {
+				if d := v - before[k]; d != 0 {
+					out[k] = d
+				}
+			}
+		}
+	}
+	return out
+}

@@ -483,7 +483,8 @@ evictionHard:
 // teardown stops the kubelet, removes every pod sandbox through the CRI
 // (containers, shims, network namespaces), stops the other components
 // (SIGTERM, SIGKILL after a grace period), removes the bridge, restores the
-// host and removes Dir.
+// host, checks that it is restored (failing the test otherwise) and
+// removes Dir.
 func (c *Cluster) teardown() {
 	if c.stopped {
 		return
@@ -512,12 +513,16 @@ func (c *Cluster) teardown() {
 	}
 	exec.Command("ip", "link", "del", BridgeName).Run()
 	for _, err := range c.host.restore(c.Dir) {
-		c.t.Logf("cluster teardown: %v", err)
+		c.t.Errorf("cluster teardown: %v", err)
+	}
+	// The host must be as it was: sysctls back, the kubelet's paths gone.
+	for _, err := range c.host.verify("/proc/sys") {
+		c.t.Errorf("cluster teardown: %v", err)
 	}
 	forget()
 	if os.Getenv("VIGIL_KEEP_CLUSTER_DIR") == "" {
 		if err := os.RemoveAll(c.Dir); err != nil {
-			c.t.Logf("cluster teardown: %v", err)
+			c.t.Errorf("cluster teardown: %v", err)
 		}
 	} else {
 		c.t.Logf("cluster teardown: kept %s", c.Dir)

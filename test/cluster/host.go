@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -87,6 +88,35 @@ func (h *hostState) restoreSysctls() error {
 		return fmt.Errorf("restore sysctls: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// verify checks that the host is back as saved: each of the kubelet's
+// sysctls (read below procSys, normally /proc/sys) has its saved value and
+// none of the kubelet's paths the cluster created is left.
+func (h *hostState) verify(procSys string) []error {
+	var errs []error
+	for _, k := range kubeletSysctls {
+		want, ok := h.sysctls[k]
+		if !ok {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procSys, k))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sysctl %s: %w", strings.ReplaceAll(k, "/", "."), err))
+			continue
+		}
+		if got := strings.TrimSpace(string(b)); got != want {
+			errs = append(errs, fmt.Errorf("sysctl %s is %s, was %s before the cluster", strings.ReplaceAll(k, "/", "."), got, want))
+		}
+	}
+	for _, p := range h.created {
+		if _, err := os.Lstat(p); err == nil {
+			errs = append(errs, fmt.Errorf("%s is left on the host", p))
+		} else if !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+		}
+	}
+	return errs
 }
 
 // restore writes the sysctls back, removes the cluster's pod cgroups (the

@@ -45,7 +45,7 @@ func BenchmarkProcessHit(b *testing.B) {
 }
 
 // BenchmarkProcessHitKubeSocket adds a Kubernetes snapshot of 200 pods and a
-// socket event whose remote address is one of their IPs.
+// socket event between two of them (both ends looked up).
 func BenchmarkProcessHitKubeSocket(b *testing.B) {
 	testutil.RequireRoot(b)
 	cfg := DefaultConfig()
@@ -61,9 +61,9 @@ func BenchmarkProcessHitKubeSocket(b *testing.B) {
 		snap.Peers[ip] = &event.Peer{PodName: fmt.Sprintf("pod-%d", i), Namespace: "ns", Tenant: "t"}
 	}
 	e.kube = kube.NewStaticWatcher(snap)
-	ev := &event.Event{FD: &event.FD{Remote: netip.MustParseAddrPort("10.244.0.77:443")}}
+	ev := &event.Event{FD: &event.FD{Local: netip.MustParseAddrPort("10.244.0.12:40000"), Remote: netip.MustParseAddrPort("10.244.0.77:443")}}
 	benchHit(b, e, ev)
-	if ev.Peer == nil || ev.Peer.PodName != "pod-76" {
-		b.Fatalf("peer = %+v", ev.Peer)
+	if ev.Peer == nil || ev.Peer.PodName != "pod-76" || ev.LocalPeer == nil || ev.LocalPeer.PodName != "pod-11" {
+		b.Fatalf("peer = %+v, local peer = %+v", ev.Peer, ev.LocalPeer)
 	}
 }

@@ -1,7 +1,7 @@
 // Package enrich is the pipeline stage that attaches the workload view to
 // every event: container (id, name, image, privileged, start time), pod (name,
 // uid, labels), namespace (name, labels), tenant, cluster and node, and the
-// identity of the remote pod of socket events.
+// pods owning the remote and local addresses of socket events.
 //
 // Life cycle: New(cfg, log) prepares the stage; Start(ctx) runs the lookup
 // workers, loads the containers already running and starts the Kubernetes

@@ -186,8 +186,8 @@ func (e *Enricher) snapshot() *kube.Snapshot {
 // event that waits is copied with its process (and ancestors) and descriptor
 // as they are now, so it goes on as it arrived whatever the state stage
 // changes meanwhile; the caller may reuse ev once Process returns. Every
-// event handed on has Meta set (at least cluster and node). The Metadata
-// and Peer set on events are shared and must not be modified.
+// event handed on has Meta set (at least cluster and node). The Metadata,
+// Peer and LocalPeer set on events are shared and must not be modified.
 func (e *Enricher) Process(ev *event.Event, next func(*event.Event)) {
 	if len(e.results) != 0 {
 		e.drain(next)
@@ -199,10 +199,7 @@ func (e *Enricher) Process(ev *event.Event, next func(*event.Event)) {
 			e.revalidate(ent, snap)
 		}
 		ev.Meta = ent.meta
-		ev.Peer = nil
-		if ev.FD != nil && snap != nil {
-			setPeer(ev, snap)
-		}
+		setPeers(ev, snap)
 		e.c.hits++
 		next(ev)
 		return
@@ -210,9 +207,22 @@ func (e *Enricher) Process(ev *event.Event, next func(*event.Event)) {
 	e.slow(ev, ent, next)
 }
 
-func setPeer(ev *event.Event, snap *kube.Snapshot) {
-	if ev.FD != nil && ev.FD.Remote.IsValid() {
-		ev.Peer = snap.Peer(ev.FD.Remote.Addr())
+// setPeers sets the pods owning the remote and local addresses of ev's
+// socket, nil for either that is no pod IP of this node or without a
+// snapshot. Host-network pods have no entry in the snapshot, so the local end
+// of their sockets (the node's IP) stays unknown. Two map lookups, no
+// allocation.
+func setPeers(ev *event.Event, snap *kube.Snapshot) {
+	ev.Peer, ev.LocalPeer = nil, nil
+	fd := ev.FD
+	if fd == nil || snap == nil {
+		return
+	}
+	if fd.Remote.IsValid() {
+		ev.Peer = snap.Peer(fd.Remote.Addr())
+	}
+	if fd.Local.IsValid() {
+		ev.LocalPeer = snap.Peer(fd.Local.Addr())
 	}
 }
 
@@ -260,10 +270,7 @@ func (e *Enricher) passUnenriched(ev *event.Event, ent *entry, next func(*event.
 	if ent != nil && ent.meta != nil {
 		ev.Meta = ent.meta
 	}
-	ev.Peer = nil
-	if snap := e.snapshot(); snap != nil {
-		setPeer(ev, snap)
-	}
+	setPeers(ev, e.snapshot())
 	next(ev)
 }
 
@@ -346,10 +353,7 @@ func (e *Enricher) release(ent *entry, snap *kube.Snapshot, next func(*event.Eve
 	e.parked -= len(w)
 	for _, ev := range w {
 		ev.Meta = meta
-		ev.Peer = nil
-		if snap != nil {
-			setPeer(ev, snap)
-		}
+		setPeers(ev, snap)
 		next(ev)
 	}
 }

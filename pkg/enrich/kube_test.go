@@ -18,13 +18,14 @@ import (
 
 const capsuleKey = "capsule.clastix.io/tenant"
 
-func createPod(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, name, node, ip string, labels map[string]string) *corev1.Pod {
+func createPod(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, name, node, ip string, hostNet bool, labels map[string]string) *corev1.Pod {
 	t.Helper()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
 		Spec: corev1.PodSpec{
-			NodeName:   node,
-			Containers: []corev1.Container{{Name: "app", Image: containerd.SleeperImage}},
+			NodeName:    node,
+			HostNetwork: hostNet,
+			Containers:  []corev1.Container{{Name: "app", Image: containerd.SleeperImage}},
 		},
 	}
 	pod, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
@@ -97,9 +98,10 @@ func TestKubernetesTenantAndLabels(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	web := createPod(ctx, t, c, "shop", "web-0", "node-1", "10.244.0.7", map[string]string{"app": "web"})
-	createPod(ctx, t, c, "billing", "pay-0", "node-1", "10.244.0.8", map[string]string{"app": "pay"})
-	createPod(ctx, t, c, "shop", "elsewhere", "node-2", "10.244.1.9", nil)
+	web := createPod(ctx, t, c, "shop", "web-0", "node-1", "10.244.0.7", false, map[string]string{"app": "web"})
+	createPod(ctx, t, c, "billing", "pay-0", "node-1", "10.244.0.8", false, map[string]string{"app": "pay"})
+	createPod(ctx, t, c, "shop", "elsewhere", "node-2", "10.244.1.9", false, nil)
+	agent := createPod(ctx, t, c, "billing", "agent", "node-1", "192.0.2.10", true, nil) // host network: the node's IP
 
 	cfg := testConfig(t)
 	cfg.Kubernetes = KubeAuto
@@ -156,16 +158,32 @@ func TestKubernetesTenantAndLabels(t *testing.T) {
 		{"10.244.0.7", &event.Peer{PodName: "web-0", Namespace: "shop"}},
 		{"10.244.0.8", &event.Peer{PodName: "pay-0", Namespace: "billing", Tenant: "finance"}},
 		{"10.244.1.9", nil}, // a pod of another node is not watched
+		{"192.0.2.10", nil}, // a host-network pod's IP is the node's
 		{"192.0.2.1", nil},
 	}
+	if e.snapshot().Pod(string(agent.UID)) == nil {
+		t.Fatal("the host-network pod is not among the watched pods")
+	}
+	same := func(got, want *event.Peer) bool {
+		return (got == nil) == (want == nil) && (got == nil || *got == *want)
+	}
 	for _, p := range peers {
-		sock := base
-		sock.FD = &event.FD{Remote: netip.AddrPortFrom(netip.MustParseAddr(p.ip), 8080)}
-		var s sink
-		e.Process(&sock, s.next)
-		got := s.evs[0].Peer
-		if (got == nil) != (p.want == nil) || (got != nil && *got != *p.want) {
-			t.Errorf("peer of %s = %+v, want %+v", p.ip, got, p.want)
+		// The address as the remote end, then as the local end of a
+		// connection to pay-0.
+		for _, local := range []bool{false, true} {
+			sock := base
+			a := netip.AddrPortFrom(netip.MustParseAddr(p.ip), 8080)
+			sock.FD = &event.FD{Remote: a}
+			wantRemote, wantLocal := p.want, (*event.Peer)(nil)
+			if local {
+				sock.FD = &event.FD{Local: a, Remote: netip.MustParseAddrPort("10.244.0.8:443")}
+				wantRemote, wantLocal = peers[1].want, p.want
+			}
+			var s sink
+			e.Process(&sock, s.next)
+			if got := s.evs[0]; !same(got.Peer, wantRemote) || !same(got.LocalPeer, wantLocal) {
+				t.Errorf("%s (local end %v): peer %+v local peer %+v, want %+v and %+v", p.ip, local, got.Peer, got.LocalPeer, wantRemote, wantLocal)
+			}
 		}
 	}
 }

@@ -62,6 +62,10 @@ type Event struct {
 	// Peer describes the remote pod of a socket event (FD.Remote), attached
 	// by the enrich stage; nil when the remote end is not a known pod.
 	Peer *Peer
+	// LocalPeer describes the pod owning the local address of a socket
+	// event (FD.Local), attached by the enrich stage; nil when that address
+	// is not a pod IP of this node (the host's, or a host-network pod's).
+	LocalPeer *Peer
 }
 
 // Failed reports whether the syscall returned an error.

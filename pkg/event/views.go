@@ -193,9 +193,9 @@ type Metadata struct {
 	Complete bool
 }
 
-// Peer is what the enrich stage knows of the remote end of a socket: the pod
-// that owns the remote IP, when it is a pod of the cluster.
+// Peer is what the enrich stage knows of one end of a socket (remote or
+// local): the pod that owns its IP, when it is a pod of the cluster.
 type Peer struct {
-	// PodName, Namespace and Tenant identify the remote pod.
+	// PodName, Namespace and Tenant identify the pod.
 	PodName, Namespace, Tenant string
 }

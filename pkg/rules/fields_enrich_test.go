@@ -156,7 +156,8 @@ func TestEnrichmentFieldConditions(t *testing.T) {
 	for _, n := range strings.Fields(`container.id container.name container.image container.image.repository
 		container.image.tag container.image.digest container.privileged container.start_ts k8s.pod.name k8s.pod.uid
 		k8s.pod.labels k8s.pod.label k8s.ns.name k8s.ns.labels k8s.ns.label k8s.cluster.name k8s.node.name
-		tenant.name fd.rip.k8s.ns fd.rip.k8s.pod fd.rip.tenant`) {
+		tenant.name fd.rip.k8s.ns fd.rip.k8s.pod fd.rip.tenant fd.lip.k8s.ns fd.lip.k8s.pod fd.lip.tenant
+		fd.sip.k8s.ns fd.sip.k8s.pod fd.sip.tenant fd.cip.k8s.ns fd.cip.k8s.pod fd.cip.tenant`) {
 		if !names[n] {
 			t.Errorf("field %s is not registered", n)
 		}

@@ -67,14 +67,55 @@ func labelsField(name, desc string, labels func(m *event.Metadata) map[string]st
 	})
 }
 
-func peerStr(name, desc string, fn func(p *event.Peer) string) *fieldDef {
+// peerStr registers a field of the pod owning one end of a socket, which
+// end picks; the field is missing when that end is not a known pod.
+func peerStr(name, desc string, end func(c *Ctx) *event.Peer, fn func(p *event.Peer) string) *fieldDef {
 	return strField(name, desc, func(c *Ctx) (string, bool) {
-		if c.Ev.Peer == nil {
+		p := end(c)
+		if p == nil {
 			return "", false
 		}
-		s := fn(c.Ev.Peer)
+		s := fn(p)
 		return s, s != ""
 	})
+}
+
+func remotePeer(c *Ctx) *event.Peer { return c.Ev.Peer }
+func localPeer(c *Ctx) *event.Peer  { return c.Ev.LocalPeer }
+
+// serverPeer and clientPeer pick the local or the remote end's pod by
+// whether this end is the server, as fd.sip and fd.cip pick their address.
+func serverPeer(c *Ctx) *event.Peer {
+	_, _, server, ok := endpoints(c)
+	switch {
+	case !ok:
+		return nil
+	case server:
+		return c.Ev.LocalPeer
+	}
+	return c.Ev.Peer
+}
+
+func clientPeer(c *Ctx) *event.Peer {
+	_, _, server, ok := endpoints(c)
+	switch {
+	case !ok:
+		return nil
+	case server:
+		return c.Ev.Peer
+	}
+	return c.Ev.LocalPeer
+}
+
+// peerFields registers the namespace, pod and tenant fields of one end of
+// a socket: fd.<end>.k8s.ns, fd.<end>.k8s.pod and fd.<end>.tenant.
+func peerFields(end, what string, pick func(c *Ctx) *event.Peer) []*fieldDef {
+	of := " of the pod owning the " + what + " IP of a socket (Vigil); missing unless that IP belongs to a pod of this node (host-network pods excluded)"
+	return []*fieldDef{
+		peerStr("fd."+end+".k8s.ns", "namespace"+of, pick, func(p *event.Peer) string { return p.Namespace }),
+		peerStr("fd."+end+".k8s.pod", "name"+of, pick, func(p *event.Peer) string { return p.PodName }),
+		peerStr("fd."+end+".tenant", "tenant"+of, pick, func(p *event.Peer) string { return p.Tenant }),
+	}
 }
 
 func init() {
@@ -111,8 +152,9 @@ func init() {
 		metaStr("k8s.node.name", "Kubernetes node name", func(m *event.Metadata) string { return m.Node }),
 		metaStr("k8s.cluster.name", "configured cluster name", func(m *event.Metadata) string { return m.Cluster }),
 		metaStr("tenant.name", "tenant of the pod's namespace (Vigil); missing for host processes and namespaces without a tenant", func(m *event.Metadata) string { return m.Tenant }),
-		peerStr("fd.rip.k8s.ns", "namespace of the pod owning the remote IP of a socket (Vigil)", func(p *event.Peer) string { return p.Namespace }),
-		peerStr("fd.rip.k8s.pod", "name of the pod owning the remote IP of a socket (Vigil)", func(p *event.Peer) string { return p.PodName }),
-		peerStr("fd.rip.tenant", "tenant of the pod owning the remote IP of a socket (Vigil)", func(p *event.Peer) string { return p.Tenant }),
 	)
+	register(peerFields("rip", "remote", remotePeer)...)
+	register(peerFields("lip", "local", localPeer)...)
+	register(peerFields("sip", "server", serverPeer)...)
+	register(peerFields("cip", "client", clientPeer)...)
 }

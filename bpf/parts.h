@@ -173,11 +173,22 @@ static __always_inline __u32 put_local(__u8 *buf, __u32 off, struct task_struct 
 	return off;
 }
 
-/* put_args writes the parts that spec asks for: strings, sockaddr, struct,
- * and the socket's own address. */
-static __always_inline __u32 put_args(__u8 *buf, __u32 off, struct task_struct *task, const __u64 *args,
-				      const struct syscall_spec *spec, __s64 ret)
+/* put_args writes, after the header of the record in sb, the parts that
+ * spec asks for: strings, sockaddr, struct, and the socket's own address,
+ * and returns the record's end. The current task made the syscall. A
+ * global function: the verifier walks it once, not once for each way its
+ * callers reach it, which older kernels could not afford. */
+__noinline __u32 put_args(struct scratch_buf *sb, const struct syscall_spec *spec, __s64 ret)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 off = sizeof(struct record_header);
+	const __u64 *args;
+	__u8 *buf;
+
+	if (!sb || !spec)
+		return off;
+	buf = sb->data;
+	args = ((struct record_header *)buf)->args;
 	__u8 mask = spec->str_mask;
 
 #pragma unroll
@@ -217,6 +228,8 @@ static __always_inline int submit(__u8 *buf, __u32 off)
 {
 	if (off > OFF_MASK)
 		off = OFF_MASK;
+	/* the bound again, on the register passed: the compiler tests a copy */
+	asm volatile("%[o] &= %[m]" : [o] "+r"(off) : [m] "i"(OFF_MASK));
 	if (bpf_ringbuf_output(&events, buf, off, wakeup_flags())) {
 		count_drop(DROP_RINGBUF);
 		return 0;

@@ -239,14 +239,16 @@ static __always_inline __u64 pf_word(__u8 *buf, __u32 off)
 	return *(__u64 *)&buf[off & OFF_MASK];
 }
 
-/* pf_scan is the state of the suffix pass, one bpf_loop step per 8-byte
- * word from the end. */
+/* pf_scan is the state of the prefix pass (one bpf_loop step per 8-byte
+ * word from the start) and of the suffix pass (per word from the end). */
 struct pf_scan {
 	__u8 *buf;
 	struct pf_type *pt;
 	__u64 *lens;
-	__u64 h; /* hash of the words so far */
-	__u64 m; /* clauses of the entries found */
+	__u64 h;    /* hash of the words so far */
+	__u64 m;    /* clauses of the entries found */
+	__u64 full; /* prefix pass: hash of the whole path */
+	__u64 bad;  /* prefix pass: high bits where // .. or /./ start */
 	__u32 start, n, max, meta;
 };
 
@@ -280,6 +282,32 @@ static __always_inline __u32 pf_len_bits(__u64 *lens, __u32 at, __u32 max)
 	return (lens[w] >> (at & 56)) & 0xff & pf_byte_bits(pf_below(max - at));
 }
 
+/* pf_prefix_step handles word i from the start: it checks cleanness, looks
+ * up the prefixes ending in the word and folds it into the hashes. No
+ * branch but the lookups: the bytes past the path are masked out by
+ * pf_below. */
+static long pf_prefix_step(__u64 i, void *ctx)
+{
+	struct pf_scan *s = ctx;
+	__u32 o = (__u32)i * 8;
+
+	if (o >= s->n || o >= PF_MAX_PATH)
+		return 1;
+	__u32 at = s->start + o;
+	__u64 x = pf_word(s->buf, at), y = pf_word(s->buf, at + 1), z = pf_word(s->buf, at + 2);
+	__s32 d = s->n - o; /* bytes of the path from x on, >= 1 */
+	__u64 vx = pf_below(d), vy = pf_below(d - 1), vz = vy & pf_below(d - 2);
+	__u64 sx = pf_eq(x, PF_SLASHES), sy = pf_eq(y, PF_SLASHES);
+	__u64 dx = pf_eq(x, PF_DOTS), dy = pf_eq(y, PF_DOTS);
+	s->bad |= (((sx & sy) | (dx & dy)) & vy) | (sx & dy & pf_eq(z, PF_SLASHES) & vz);
+	__u32 bits = pf_len_bits(s->lens, o, s->n);
+	if (bits)
+		s->m |= pf_word_keys(s->pt, s->h, x, s->meta, (o << 8) | bits);
+	s->full = pf_fold(s->h, x & ((vx >> 7) * 0xff));
+	s->h = pf_fold(s->h, x);
+	return 0;
+}
+
 /* pf_suffix_step handles word i from the end: the suffixes ending in it. */
 static long pf_suffix_step(__u64 i, void *ctx)
 {
@@ -303,8 +331,8 @@ static long pf_suffix_step(__u64 i, void *ctx)
  * may differ from the resolved fd.name). One pass of 8-byte words checks
  * cleanness, hashes the path and looks its prefixes up; another hashes the
  * words from the end for suffixes, when a clause of want has suffixes.
- * gen_arg is the generation << 8 | the argument. A global function, so
- * that the verifier walks its loop once. */
+ * gen_arg is the generation << 8 | the argument. A global function,
+ * verified once. */
 __noinline __u64 pf_path_mask(struct scratch_buf *sb, __u32 end, struct pf_type *pt, __u32 gen_arg, __u64 want)
 {
 	__u32 n = 0, start, a = gen_arg & 1;
@@ -325,47 +353,23 @@ __noinline __u64 pf_path_mask(struct scratch_buf *sb, __u32 end, struct pf_type 
 		if (last == '/' || (last == '.' && prev == '/'))
 			return pt->all;
 	}
-	/* A plain loop without branches but the lookups' (bpf_loop calls a
-	 * callback per step, which costs more than the work): the bytes past
-	 * the path are masked out by pf_below. */
-	__u64 h = FNV_OFFSET, full = 0, m = 0, bad = 0;
-	__u32 meta = gen | (a << 8) | (PF_PATH_PREFIX << 16);
-	__u64 *lens = pt->lens[a][0];
-	for (__u32 i = 0; i < PF_MAX_PATH / 8; i++) {
-		__u32 o = 8 * i;
-		if (o >= n)
-			break;
-		__u32 at = start + o;
-		__u64 x = pf_word(buf, at), y = pf_word(buf, at + 1), z = pf_word(buf, at + 2);
-		__s32 d = n - o; /* bytes of the path from x on, >= 1 */
-		__u64 vx = pf_below(d), vy = pf_below(d - 1), vz = vy & pf_below(d - 2);
-		__u64 sx = pf_eq(x, PF_SLASHES), sy = pf_eq(y, PF_SLASHES);
-		__u64 dx = pf_eq(x, PF_DOTS), dy = pf_eq(y, PF_DOTS);
-		bad |= (((sx & sy) | (dx & dy)) & vy) | (sx & dy & pf_eq(z, PF_SLASHES) & vz);
-		__u32 bits = pf_len_bits(lens, o, n);
-		if (bits)
-			m |= pf_word_keys(pt, h, x, meta, (o << 8) | bits);
-		full = pf_fold(h, x & ((vx >> 7) * 0xff));
-		h = pf_fold(h, x);
-	}
-	if (bad)
-		return pt->all;
-	/* Read the length again, from memory: the loop's exits leave n with
-	 * as many ranges as it has steps, each of which the verifier would
-	 * walk the rest with. */
-	n = buf[(start - 2) & OFF_MASK] | (buf[(start - 1) & OFF_MASK] << 8);
-	if (n == 0 || n > PF_MAX_PATH)
-		return pt->all;
-	if ((pf_len_bits(pt->lens[a][2], (n - 1) & ~7U, n) >> ((n - 1) & 7)) & 1) {
-		struct pf_path_key k = {.gen = gen, .arg = a, .type = pt->type, .kind = PF_PATH_EXACT,
-					.len = n, .hash = full};
-		m |= pf_lookup_path(pt->bloom, &k);
-	}
-	s.m = m;
+	/* bpf_loop rather than a plain loop: older verifiers walk a plain
+	 * loop's lookups once per step and give up on long paths. */
 	s.buf = buf;
 	s.pt = pt;
 	s.start = start;
 	s.n = n;
+	s.lens = pt->lens[a][0];
+	s.h = FNV_OFFSET;
+	s.meta = gen | (a << 8) | (PF_PATH_PREFIX << 16);
+	bpf_loop((n + 7) / 8, pf_prefix_step, &s, 0);
+	if (s.bad)
+		return pt->all;
+	if ((pf_len_bits(pt->lens[a][2], (n - 1) & ~7U, n) >> ((n - 1) & 7)) & 1) {
+		struct pf_path_key k = {.gen = gen, .arg = a, .type = pt->type, .kind = PF_PATH_EXACT,
+					.len = n, .hash = s.full};
+		s.m |= pf_lookup_path(pt->bloom, &k);
+	}
 	if (pt->max_suffix[a] && (want & pt->sfx_clauses[a])) {
 		s.max = n < pt->max_suffix[a] ? n : pt->max_suffix[a];
 		s.lens = pt->lens[a][1];
@@ -376,10 +380,13 @@ __noinline __u64 pf_path_mask(struct scratch_buf *sb, __u32 end, struct pf_type 
 	return pt->any_path[a] | s.m;
 }
 
-/* pf_rest applies the checks that need no path: result, open flags,
- * ptrace request. */
-static __always_inline __u64 pf_rest(struct pf_type *pt, __u8 gen, __u64 m, __u64 flags, const __u64 *args)
+/* pf_rest applies the checks that need no path: open flags, and the
+ * request (reqv: the value of argument pt->req_arg). A global function:
+ * the verifier walks it once, not on every path of its callers. */
+__noinline __u64 pf_rest(struct pf_type *pt, __u8 gen, __u64 m, __u64 flags, __u64 reqv)
 {
+	if (!pt)
+		return m;
 	if (m && pt->flags_src != PF_FLAGS_NONE) {
 		__u64 fm = pt->any_flags;
 		/* Branch-free, so that the verifier walks it once; unused atoms
@@ -388,20 +395,28 @@ static __always_inline __u64 pf_rest(struct pf_type *pt, __u8 gen, __u64 m, __u6
 		for (int i = 0; i < PF_MAX_ATOMS; i++) {
 			struct pf_atom *a = &pt->atoms[i];
 			__u64 x = ((flags & a->set) ^ a->set) | (flags & a->clear);
-			__u64 ok = ((a->acc >> (flags & 3)) & 1) & (((x | (0 - x)) >> 63) ^ 1);
+			__u64 nz = x | (0 - x);
+			/* the compiler would turn x == 0 into a branch */
+			asm volatile("%[v] >>= 63" : [v] "+r"(nz));
+			__u64 ok = ((a->acc >> (flags & 3)) & 1) & (nz ^ 1);
 			fm |= a->clauses & (0 - ok);
 		}
 		m &= fm;
 	}
 	if (m && pt->req_arg < 6) {
-		__u32 i = pt->req_arg;
-		struct pf_value_key vk = {.gen = gen, .type = pt->type};
-		if (i < 6)
-			vk.value = (__s64)args[i];
+		struct pf_value_key vk = {.gen = gen, .type = pt->type, .value = (__s64)reqv};
 		__u64 *v = bpf_map_lookup_elem(&pf_values, &vk);
 		m &= pt->any_req | (v ? *v : 0);
 	}
 	return m;
+}
+
+/* pf_req_value returns argument pt->req_arg of args, or 0. */
+static __always_inline __u64 pf_req_value(struct pf_type *pt, const __u64 *args)
+{
+	__u32 i = pt->req_arg;
+
+	return i < 6 ? args[i] : 0;
 }
 
 static __always_inline void pf_count(void)
@@ -447,7 +462,7 @@ __noinline int pf_check(struct scratch_buf *sb, __u32 end)
 	m &= pt->all;
 	/* the cheap checks first: the paths are looked at only for the
 	 * clauses left */
-	m = pf_rest(pt, gen, m, flags, h->args);
+	m = pf_rest(pt, gen, m, flags, pf_req_value(pt, h->args));
 	if (m && pt->path_arg[0] != PF_NONE)
 		m &= pf_path_mask(sb, end, pt, (__u32)gen << 8, m);
 	if (m && pt->path_arg[1] != PF_NONE)
@@ -479,7 +494,7 @@ static __always_inline int pf_pass_args(__s32 nr, const __u64 *args, __s64 ret)
 	m = (ret >= 0 ? pt->ret_ok : pt->ret_err) & pt->all;
 	if (pt->path_arg[0] != PF_NONE || pt->path_arg[1] != PF_NONE || pt->flags_src == PF_FLAGS_STRUCT)
 		return 1; /* no path or struct captured: nothing to compare */
-	if (pf_rest(pt, gen, m, flags, args))
+	if (pf_rest(pt, gen, m, flags, pf_req_value(pt, args)))
 		return 1;
 	pf_count();
 	return 0;

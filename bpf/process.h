@@ -172,7 +172,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	if (spec) {
 		h->syscall = nr;
 		regs_args(regs, h->args, spec->nargs);
-		off = put_args(buf, off, parent, h->args, spec, h->ret);
+		off = put_args((struct scratch_buf *)buf, spec, h->ret);
 	}
 	submit(buf, off);
 	scratch_release(buf);

@@ -257,7 +257,7 @@ static __always_inline int on_exit(struct task_struct *task, struct pt_regs *reg
 	h->ret = ret;
 	if (spec->ret_fd_dir && ret >= 0 && fd_is_dir(task, ret))
 		h->flags |= RECORD_OPENED_DIR;
-	off = put_args(buf, sizeof(*h), task, h->args, spec, ret);
+	off = put_args((struct scratch_buf *)buf, spec, ret);
 	if (!pf_check((struct scratch_buf *)buf, off))
 		goto out;
 	__u8 flags = h->flags;

@@ -18,7 +18,6 @@ import (
 	"github.com/vigilsec/vigil/pkg/capture"
 	"github.com/vigilsec/vigil/pkg/engine"
 	"github.com/vigilsec/vigil/pkg/event"
-	"github.com/vigilsec/vigil/pkg/probe"
 	"github.com/vigilsec/vigil/pkg/state"
 	"github.com/vigilsec/vigil/pkg/testutil"
 )
@@ -34,14 +33,7 @@ func TestLiveAndReplayedPipelinesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, err := probe.Open(probe.DefaultConfig(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	if err := pr.SetEventTypes(kernelTypes(rs)); err != nil {
-		t.Fatal(err)
-	}
+	pr := openProbeFor(t, rs)
 
 	var file bytes.Buffer
 	boot := event.BootOffset()

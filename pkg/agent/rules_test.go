@@ -11,6 +11,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/engine"
 	"github.com/vigilsec/vigil/pkg/event"
 	"github.com/vigilsec/vigil/pkg/probe"
+	vrules "github.com/vigilsec/vigil/pkg/rules"
 	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
@@ -81,14 +82,7 @@ func TestReloadWidensKernelSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, err := probe.Open(probe.DefaultConfig(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	if err := pr.SetEventTypes(kernelTypes(rs)); err != nil {
-		t.Fatal(err)
-	}
+	pr := openProbeFor(t, rs)
 	eng, err := engine.New(rs, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,4 +104,19 @@ func TestReloadWidensKernelSet(t *testing.T) {
 			t.Errorf("engine has %d rules, want %d", got, want)
 		}
 	}
+}
+
+// openProbeFor opens the real probe emitting what ruleset rs needs, closed
+// when the test ends.
+func openProbeFor(t *testing.T, rs *vrules.Ruleset) *probe.Probe {
+	t.Helper()
+	pr, err := probe.Open(probe.DefaultConfig(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pr.Close() })
+	if err := pr.SetEventTypes(kernelTypes(rs)); err != nil {
+		t.Fatal(err)
+	}
+	return pr
 }

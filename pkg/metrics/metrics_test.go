@@ -179,12 +179,19 @@ func TestBadSourcesDoNotBreakScrape(t *testing.T) {
 	if got, _ := value(fams, "vigil_rule_matches_total", "rule", "Shell in container"); got != 1 {
 		t.Errorf("good sample lost: %v", got)
 	}
-	if got, _ := value(fams, "vigil_metrics_source_errors_total"); got != 2 {
-		t.Errorf("source errors = %v, want 2 (bad labels, panic)", got)
+	// Collectors run concurrently, so the error counter may be read before
+	// the bad sources bump it: the count is exact once the scrape is
+	// answered and exposed in full by the next scrape.
+	if got := m.sourceErrors.Load(); got != 2 {
+		t.Errorf("source errors after one scrape = %d, want 2 (bad labels, panic)", got)
+	}
+	next := scrape(t, base)
+	if got, _ := value(next, "vigil_metrics_source_errors_total"); got < 2 || got > 4 {
+		t.Errorf("exposed source errors = %v, want 2 to 4", got)
 	}
 	// The duplicate tenant sample is a gathering error, counted while the
 	// first scrape is answered and so visible in the next one.
-	if got, _ := value(scrape(t, base), "promhttp_metric_handler_errors_total", "cause", "gathering"); got != 1 {
+	if got, _ := value(next, "promhttp_metric_handler_errors_total", "cause", "gathering"); got != 1 {
 		t.Errorf("gathering errors = %v, want 1 (duplicate tenant sample)", got)
 	}
 	if _, ok := value(fams, "vigil_tenant_events_total", "tenant", "acme"); !ok {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vigilsec/vigil/pkg/event"
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // num reads a number from the helper's JSON output.
@@ -93,20 +94,7 @@ func testEventFamilies(t *testing.T, mode string) {
 	s := startSession(t, p)
 	actions := actionsBinary(t)
 
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := testutil.ClosingListener(t, "tcp4", "127.0.0.1:0")
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln6, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {

@@ -259,20 +259,8 @@ func serverShell(t *testing.T, e *env) facts {
 // on a loopback port other than 22.
 func sshNonStandardPort(t *testing.T, e *env) facts {
 	ssh := testutil.RequireBinary(t, "ssh")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close() // no SSH server: the client gives up after connecting
-		}
-	}()
+	// no SSH server: the client gives up after connecting
+	ln := testutil.ClosingListener(t, "tcp", "127.0.0.1:0")
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	e.run(t, ssh, "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 		"-o", "ConnectTimeout=5", "-p", port, "vigil-e2e@127.0.0.1", "true")

@@ -56,11 +56,7 @@ webhook: {enabled: true, url: "https://127.0.0.1:1/", tls: {ca_file: %s/missing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, d := range dests {
-		names = append(names, d.Name)
-	}
-	if got := strings.Join(names, ","); got != "stdout,nats" {
+	if got := destNames(dests); got != "stdout,nats" {
 		t.Fatalf("destinations %s, want stdout,nats", got)
 	}
 	failed := map[string]string{}

@@ -108,11 +108,7 @@ tenants:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, d := range dests {
-		names = append(names, d.Name)
-	}
-	if got := strings.Join(names, ","); got != "stdout,file,nats,webhook,slack,slack/tenant-a,webhook/tenant-b" {
+	if got := destNames(dests); got != "stdout,file,nats,webhook,slack,slack/tenant-a,webhook/tenant-b" {
 		t.Fatalf("destinations %s", got)
 	}
 	d, err := alert.New(alert.Config{}, dests, alert.Options{})
@@ -198,4 +194,13 @@ func TestValidateNamesKeys(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
 	}
+}
+
+// destNames lists the destinations' names, comma separated, in order.
+func destNames(dests []alert.Destination) string {
+	names := make([]string, len(dests))
+	for i, d := range dests {
+		names[i] = d.Name
+	}
+	return strings.Join(names, ",")
 }

@@ -1,15 +1,8 @@
 package nats
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +16,7 @@ import (
 
 	"github.com/vigilsec/vigil/pkg/alert"
 	"github.com/vigilsec/vigil/pkg/output/tlsconf"
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // operatorMode sets up decentralised JWT auth: an operator, one account,
@@ -105,45 +99,16 @@ func TestCredsFile(t *testing.T) {
 	}
 }
 
-// selfSigned writes a CA-less self-signed server certificate for 127.0.0.1
-// and returns the cert and key files.
-func selfSigned(t *testing.T) (string, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "nats-test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	dir := t.TempDir()
-	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	return cert, keyFile
-}
-
 func TestTLS(t *testing.T) {
-	cert, key := selfSigned(t)
-	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testutil.NewCA(t, "nats-test-ca")
+	pair, _, _ := ca.Issue("nats-test", x509.ExtKeyUsageServerAuth, "127.0.0.1")
 	ts := startServer(t, func(o *server.Options) {
 		o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 		o.TLS = true
 	})
 	url := strings.Replace(ts.url(), "nats://", "tls://", 1)
-	sub := subscribe(t, connect(t, url, gonats.RootCAs(cert)), ">")
-	p := newPipeline(t, Config{URL: url, TLS: tlsconf.TLS{CAFile: cert}})
+	sub := subscribe(t, connect(t, url, gonats.RootCAs(ca.File)), ">")
+	p := newPipeline(t, Config{URL: url, TLS: tlsconf.TLS{CAFile: ca.File}})
 	p.d.Enqueue(mkAlert("tenant-a", alert.PriorityError, 1))
 	sub.wait(t, 1)
 	if !p.out.nc.TLSRequired() {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vigilsec/vigil/pkg/alert"
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // TestBuildStartsWhatItCan: the NATS server is down at start (JetStream,
@@ -76,15 +77,7 @@ webhook: {enabled: true, url: "https://127.0.0.1:1/", tls: {ca_file: %s/missing.
 		d.Enqueue(&alert.Alert{Time: time.Unix(1_800_000_000, int64(i)), Rule: "r", Priority: alert.PriorityError,
 			Output: fmt.Sprintf("alert %d", i), Tenant: "tenant-a"})
 	}
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := testutil.NATSServer(t, &server.Options{Port: port, JetStream: true, StoreDir: t.TempDir()})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := d.Close(ctx); err != nil {

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigilsec/vigil/pkg/alert"
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // collector is an HTTP endpoint that keeps the bodies it receives and
@@ -67,15 +68,7 @@ func decode(t *testing.T, doc string) Config {
 // route says, a tenant's own Slack gets only that tenant's alerts, and a
 // failing webhook does not hold back any other output.
 func TestBuildAndDeliver(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := testutil.NATSServer(t, &server.Options{})
 	sub, err := gonats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/vigilsec/vigil/pkg/testutil"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -52,16 +53,7 @@ nats:
 		t.Errorf("port = %d, want 4222", opts.Port)
 	}
 	opts.Host, opts.Port = "127.0.0.1", -1
-	opts.NoLog, opts.NoSigs = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	srv := testutil.NATSServer(t, opts)
 
 	agent := connect(t, srv.ClientURL(), "vigil", "agent-secret")
 	acme := connect(t, srv.ClientURL(), "acme", "acme-secret")

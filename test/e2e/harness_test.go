@@ -163,16 +163,7 @@ func (l *lockedBuffer) String() string {
 // startNATS runs an embedded NATS server on a free loopback port.
 func startNATS(t *testing.T) *server.Server {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(srv.Shutdown)
-	return srv
+	return testutil.NATSServer(t, &server.Options{})
 }
 
 func freeAddr(t *testing.T) string {

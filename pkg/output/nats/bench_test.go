@@ -3,29 +3,20 @@ package nats
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	gonats "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilsec/vigil/pkg/alert"
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // BenchmarkSend publishes to an embedded server with a subscriber on
 // every alert subject (core), and with JetStream acknowledgements to a
 // file-backed stream, one acknowledged publish at a time.
 func BenchmarkSend(b *testing.B) {
-	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: b.TempDir(), NoLog: true, NoSigs: true}
-	s, err := server.NewServer(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		b.Fatal("not ready")
-	}
-	defer s.Shutdown()
+	s := testutil.NATSServer(b, &server.Options{JetStream: true, StoreDir: b.TempDir()})
 	url := s.ClientURL()
 	a := mkAlert("tenant-a", alert.PriorityWarning, 1)
 

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilsec/vigil/pkg/alert"
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 // testServer is an embedded nats-server with JetStream, restartable on the
@@ -54,22 +55,11 @@ func newServer(t *testing.T, tweak func(*server.Options)) *testServer {
 
 func (ts *testServer) start() {
 	ts.t.Helper()
-	opts := &server.Options{
-		Host: "127.0.0.1", Port: ts.port, JetStream: true, StoreDir: ts.store,
-		NoLog: true, NoSigs: true, MaxPayload: 1 << 20,
-	}
+	opts := &server.Options{Port: ts.port, JetStream: true, StoreDir: ts.store, MaxPayload: 1 << 20}
 	if ts.tweak != nil {
 		ts.tweak(opts)
 	}
-	s, err := server.NewServer(opts)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		ts.t.Fatal("nats-server not ready")
-	}
-	ts.srv = s
+	ts.srv = testutil.NATSServer(ts.t, opts)
 }
 
 func (ts *testServer) stop() {

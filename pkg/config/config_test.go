@@ -3,9 +3,10 @@ package config
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -17,8 +18,7 @@ func TestDefaultIsValid(t *testing.T) {
 // TestExampleConfigLoads keeps deploy/config.example.yaml in step with the
 // config types: every key it documents must exist and validate.
 func TestExampleConfigLoads(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	example := filepath.Join(filepath.Dir(file), "..", "..", "deploy", "config.example.yaml")
+	example := filepath.Join(testutil.RepoRoot(), "deploy", "config.example.yaml")
 	c, err := Load(example)
 	if err != nil {
 		t.Fatal(err)

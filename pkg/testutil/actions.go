@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -21,8 +20,7 @@ func ActionsBinary(tb testing.TB) string {
 	tb.Helper()
 	goBin := RequireBinary(tb, "go")
 	actionsOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
+		root := RepoRoot()
 		dir, err := os.MkdirTemp("", "vigil-actions")
 		if err != nil {
 			actionsErr = err

@@ -36,7 +36,7 @@ func newHelmRelease(t *testing.T, c *Cluster) *helmRelease {
 			testutil.Unavailable(t, "helm missing (make deps)")
 		}
 	}
-	return &helmRelease{t: t, c: c, bin: bin, chart: filepath.Join(repoRoot(), "deploy", "helm", "vigil"), home: t.TempDir()}
+	return &helmRelease{t: t, c: c, bin: bin, chart: filepath.Join(testutil.RepoRoot(), "deploy", "helm", "vigil"), home: t.TempDir()}
 }
 
 // run runs helm with the cluster's kubeconfig in releaseNS and returns its

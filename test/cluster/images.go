@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/vigilsec/vigil/pkg/testutil"
@@ -25,17 +24,11 @@ const (
 // busyboxApplets are linked to /bin/busybox in the workload image.
 var busyboxApplets = []string{"sh", "cat", "echo", "wget", "sleep", "ls", "touch", "rm", "id"}
 
-// repoRoot is the repository's root directory.
-func repoRoot() string {
-	_, self, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(self), "..", "..")
-}
-
 // goBuild builds a static binary of pkg (a package path or a directory of the
 // repository) into out.
 func goBuild(out, pkg string, ldflags string) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w "+ldflags, "-o", out, pkg)
-	cmd.Dir = repoRoot()
+	cmd.Dir = testutil.RepoRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
@@ -79,7 +72,7 @@ func BuildImages(t testing.TB, dir string) []string {
 		}
 		return b
 	}
-	rules := read(filepath.Join(repoRoot(), "rules", "vigil_rules.yaml"))
+	rules := read(filepath.Join(testutil.RepoRoot(), "rules", "vigil_rules.yaml"))
 	bb := read(busybox)
 	workload := map[string]imageFile{
 		"bin/busybox":    {Content: bb},

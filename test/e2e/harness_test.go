@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,11 +28,8 @@ import (
 	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
-// repoRoot is the module root, two levels above this package.
-var repoRoot = func() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}()
+// repoRoot is the module root.
+var repoRoot = testutil.RepoRoot()
 
 // binaries are built once per test binary run.
 var (

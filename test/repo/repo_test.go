@@ -9,16 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vigilsec/vigil/pkg/testutil"
 )
 
-// repoRoot is the module root, two levels above this package.
-var repoRoot = func() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}()
+// repoRoot is the module root.
+var repoRoot = testutil.RepoRoot()
 
 func readFile(t *testing.T, rel string) string {
 	t.Helper()

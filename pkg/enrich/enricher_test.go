@@ -51,7 +51,7 @@ func newTestEnricher(t *testing.T, cfg Config, start bool) *Enricher {
 // and returns its id.
 func mkCgroup(t *testing.T, e *Enricher, rel string) uint64 {
 	t.Helper()
-	top := filepath.Join(e.resolver.Root(), "vigil-enrich-"+filepath.Base(t.TempDir()))
+	top := filepath.Join(e.resolver.Root(), testutil.UniqueName(t, "vigil-enrich-"))
 	abs := filepath.Join(top, rel)
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		t.Fatal(err)

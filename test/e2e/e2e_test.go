@@ -12,12 +12,13 @@ import (
 )
 
 // TestBenignActivityRaisesNoAlert runs ordinary work (a Go build, ls, a
-// package-free shell script) from a marked directory and checks that no
-// alert mentions it.
+// package-free shell script) in a directory of its own and checks that no
+// alert mentions that directory. The agent watches the whole host, so the
+// marker is the directory's full path: other packages' tests run at the
+// same time, and their temporary paths end in the same "001".
 func TestBenignActivityRaisesNoAlert(t *testing.T) {
 	a := startAgent(t)
 	dir := t.TempDir()
-	marker := filepath.Base(dir)
 	src := filepath.Join(dir, "main.go")
 	if err := os.WriteFile(src, []byte("package main\n\nfunc main() { println(\"hi\") }\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func TestBenignActivityRaisesNoAlert(t *testing.T) {
 	run(t, ctx, actions, "symlink", "/etc/shadow", link)
 	a.http.wait(t, "the closing symlink alert", alertWait, func(fa falcoAlert) bool { return strings.Contains(fa.Output, link) })
 	for _, fa := range a.http.snapshot() {
-		if strings.Contains(fa.Output, marker) && !strings.Contains(fa.Output, link) {
+		if strings.Contains(fa.Output, dir) && !strings.Contains(fa.Output, link) {
 			t.Errorf("benign activity raised %q: %s", fa.Rule, fa.Output)
 		}
 	}

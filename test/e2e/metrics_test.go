@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/pkg/enrich/cgroup"
+	"github.com/vigilsec/vigil/pkg/testutil"
 	"github.com/vigilsec/vigil/test/containerd"
 )
 
@@ -196,7 +197,7 @@ func TestEnrichCacheMissForNewCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cg := filepath.Join(root, "vigil-e2e-"+filepath.Base(dir))
+	cg := filepath.Join(root, testutil.UniqueName(t, "vigil-e2e-"))
 	if err := os.Mkdir(cg, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func newTestCgroup(t *testing.T) (*Resolver, string, uint64) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	rel := "/vigil-test-" + filepath.Base(t.TempDir()) + "/docker/" + cid
+	rel := "/" + testutil.UniqueName(t, "vigil-test-") + "/docker/" + cid
 	abs := filepath.Join(root, rel)
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		t.Fatal(err)

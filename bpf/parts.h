@@ -130,9 +130,12 @@ static __always_inline int fd_is_dir(struct task_struct *task, __s64 fd)
 	return file && (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) == S_IFDIR;
 }
 
-/* put_local writes PART_LOCAL, the own address of the socket that is fd in
- * the current task, when fd is an IPv4 or IPv6 socket. */
-static __always_inline __u32 put_local(__u8 *buf, __u32 off, struct task_struct *task, __s64 fd)
+/* put_sock_addr writes, as part tag, an address of the socket that is fd
+ * in the current task, when fd is an IPv4 or IPv6 socket: its own address,
+ * or its peer's when peer is set. Both come from kernel memory, which a
+ * tracepoint can always read. */
+static __always_inline __u32 put_sock_addr(__u8 *buf, __u32 off, __u8 tag, struct task_struct *task,
+					   __s64 fd, int peer)
 {
 	struct file *file;
 	struct socket *sock;
@@ -151,26 +154,35 @@ static __always_inline __u32 put_local(__u8 *buf, __u32 off, struct task_struct 
 	if (!sk)
 		return off;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family != AF_INET && family != AF_INET6)
+		return off;
 	p = &buf[(off + PART_HDR) & OFF_MASK];
 	/* struct sockaddr_in / sockaddr_in6: family, port (big endian), ... */
 	p[0] = family;
 	p[1] = family >> 8;
-	p[2] = port >> 8;
-	p[3] = port;
+	if (peer) {
+		/* skc_dport is already in network order */
+		bpf_core_read(p + 2, 2, &sk->__sk_common.skc_dport);
+	} else {
+		__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		p[2] = port >> 8;
+		p[3] = port;
+	}
 	if (family == AF_INET) {
-		__u32 addr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__builtin_memcpy(p + 4, &addr, 4);
+		if (peer)
+			bpf_core_read(p + 4, 4, &sk->__sk_common.skc_daddr);
+		else
+			bpf_core_read(p + 4, 4, &sk->__sk_common.skc_rcv_saddr);
 		__builtin_memset(p + 8, 0, 8);
-		return put_part_header(buf, off, PART_LOCAL, 16);
+		return put_part_header(buf, off, tag, 16);
 	}
-	if (family == AF_INET6) {
-		__builtin_memset(p + 4, 0, 4);
+	__builtin_memset(p + 4, 0, 4);
+	if (peer)
+		bpf_core_read(p + 8, 16, &sk->__sk_common.skc_v6_daddr);
+	else
 		bpf_core_read(p + 8, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-		__builtin_memset(p + 24, 0, 4);
-		return put_part_header(buf, off, PART_LOCAL, 28);
-	}
-	return off;
+	__builtin_memset(p + 24, 0, 4);
+	return put_part_header(buf, off, tag, 28);
 }
 
 /* put_args writes, after the header of the record in sb, the parts that
@@ -196,8 +208,20 @@ __noinline __u32 put_args(struct scratch_buf *sb, const struct syscall_spec *spe
 		if (mask & (1 << i))
 			off = put_str(buf, off, PART_STR + i, (const void *)args[i], 1);
 	}
-	if (spec->sa_arg)
+	/* The socket whose addresses the kernel holds, -1 when none. */
+	__s64 sfd = -1;
+	if (spec->local_fd == LOCAL_FD_ARG0 && (ret >= 0 || ret == -EINPROGRESS))
+		sfd = (__s64)args[0];
+	else if (spec->local_fd == LOCAL_FD_RET && ret >= 0)
+		sfd = ret;
+	if (spec->sa_arg) {
+		__u32 before = off;
 		off = put_sockaddr(buf, off, args, spec, ret);
+		/* User memory a tracepoint cannot fault in (reclaimed, being
+		 * migrated) reads as an error: the socket knows its peer. */
+		if (off == before && spec->sa_peer && sfd >= 0)
+			off = put_sock_addr(buf, off, PART_SOCKADDR, task, sfd, 1);
+	}
 	__u32 sidx = spec->struct_arg - 1;
 	if (sidx < 6) {
 		__u32 size = spec->struct_size;
@@ -205,10 +229,8 @@ __noinline __u32 put_args(struct scratch_buf *sb, const struct syscall_spec *spe
 			size = STRUCT_MAX;
 		off = put_user_bytes(buf, off, PART_STRUCT, (const void *)args[sidx], size);
 	}
-	if (spec->local_fd == LOCAL_FD_ARG0 && (ret >= 0 || ret == -EINPROGRESS))
-		off = put_local(buf, off, task, (__s64)args[0]);
-	else if (spec->local_fd == LOCAL_FD_RET && ret >= 0)
-		off = put_local(buf, off, task, ret);
+	if (sfd >= 0)
+		off = put_sock_addr(buf, off, PART_LOCAL, task, sfd, 0);
 	return off;
 }
 

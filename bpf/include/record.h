@@ -87,6 +87,8 @@ struct syscall_spec {
 	__u8 ret_fd_dir;  /* the return value is an fd: flag RECORD_OPENED_DIR */
 	__u8 takeover;    /* TAKEOVER_*: who records a successful call */
 	__u8 fd_track;    /* FD_TRACK_*: what a shipped record tells of descriptors */
+	__u8 sa_peer;     /* when the sockaddr cannot be read, record the peer
+			   * address of local_fd's socket in its place */
 };
 
 /* How a syscall changes the descriptors user space knows (see fd_untracked). */

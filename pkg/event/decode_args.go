@@ -24,6 +24,9 @@ type ArgSpec struct {
 	// LocalFd says whose socket's own address to capture into
 	// Args.LocalAddr (LocalFd*).
 	LocalFd uint8
+	// SockaddrPeer asks the probe, when the sockaddr argument cannot be
+	// read, to capture the peer address of LocalFd's socket in its place.
+	SockaddrPeer bool
 	// RetFdDir asks the probe to flag a returned descriptor that is a
 	// directory (Args.OpenedDir).
 	RetFdDir bool
@@ -166,10 +169,10 @@ var argLayouts = [NumTypes]argLayout{
 	TypeSocket: {ArgSpec{NArgs: 3}, func(a *Args, r *rawArgs) {
 		a.Domain, a.SockType, a.Protocol = r.i32(0), r.i32(1), r.i32(2)
 	}},
-	TypeConnect: {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenArg: 2, LocalFd: LocalFdArg0}, fillSockaddr},
+	TypeConnect: {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenArg: 2, LocalFd: LocalFdArg0, SockaddrPeer: true}, fillSockaddr},
 	TypeBind:    {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenArg: 2}, fillSockaddr},
-	TypeAccept:  {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenMode: SockaddrLenPtr, SockaddrLenArg: 2, LocalFd: LocalFdRet}, fillSockaddr},
-	TypeAccept4: {ArgSpec{NArgs: 4, SockaddrArg: 2, SockaddrLenMode: SockaddrLenPtr, SockaddrLenArg: 2, LocalFd: LocalFdRet}, func(a *Args, r *rawArgs) {
+	TypeAccept:  {ArgSpec{NArgs: 3, SockaddrArg: 2, SockaddrLenMode: SockaddrLenPtr, SockaddrLenArg: 2, LocalFd: LocalFdRet, SockaddrPeer: true}, fillSockaddr},
+	TypeAccept4: {ArgSpec{NArgs: 4, SockaddrArg: 2, SockaddrLenMode: SockaddrLenPtr, SockaddrLenArg: 2, LocalFd: LocalFdRet, SockaddrPeer: true}, func(a *Args, r *rawArgs) {
 		fillSockaddr(a, r)
 		a.Flags = r.args[3]
 	}},

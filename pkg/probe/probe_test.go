@@ -189,6 +189,16 @@ func testEventFamilies(t *testing.T, mode string) {
 			}
 		},
 	}, {
+		// The address's page is gone when the call returns: the probe
+		// cannot read it there, and takes the peer from the socket.
+		name:  "connect address unmapped at exit",
+		args:  func(string) []string { return []string{"connect-unmapped"} },
+		check: checkUnmappedConnect(event.AFInet, "127.0.0.1"),
+	}, {
+		name:  "connect ipv6 address unmapped at exit",
+		args:  func(string) []string { return []string{"connect6-unmapped"} },
+		check: checkUnmappedConnect(event.AFInet6, "::1"),
+	}, {
 		name: "bind listen accept",
 		args: func(string) []string { return []string{"listen-accept"} },
 		check: func(t *testing.T, _ string, res map[string]any, evs []event.Event) {
@@ -324,5 +334,19 @@ func checkArgs(t *testing.T, ev event.Event, want event.Args) {
 		want.TargetPid != got.TargetPid || want.Backlog != got.Backlog || want.Name != got.Name ||
 		(want.Flags != 0 && want.Flags != got.Flags) || (want.Mode != 0 && want.Mode != got.Mode) {
 		t.Errorf("%s args:\n got %+v\nwant %+v", ev.Type, got, want)
+	}
+}
+
+// checkUnmappedConnect checks the connect of test/actions connect-unmapped
+// and connect6-unmapped: the peer's address, though the probe could not
+// read the argument.
+func checkUnmappedConnect(family uint16, ip string) func(t *testing.T, _ string, res map[string]any, evs []event.Event) {
+	return func(t *testing.T, _ string, res map[string]any, evs []event.Event) {
+		fd := num(t, res, "fd")
+		ev := one(t, evs, event.TypeConnect, func(e *event.Event) bool { return int64(e.Args.Fd) == fd })
+		checkArgs(t, ev, event.Args{Fd: int32(fd), Addr: event.Sockaddr{Family: family, Addr: netip.MustParseAddr(ip), Port: uint16(num(t, res, "port"))}})
+		if ev.Ret != 0 {
+			t.Errorf("ret %d", ev.Ret)
+		}
 	}
 }

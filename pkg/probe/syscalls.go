@@ -99,6 +99,9 @@ func (p *Probe) writeSpec(t event.Type, enabled bool) error {
 	if a.RetFdDir {
 		spec.RetFdDir = 1
 	}
+	if a.SockaddrPeer {
+		spec.SaPeer = 1
+	}
 	switch t {
 	case event.TypeExecve, event.TypeExecveat:
 		spec.Takeover = takeoverExec

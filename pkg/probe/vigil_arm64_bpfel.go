@@ -136,6 +136,7 @@ type vigilSyscallSpec struct {
 	RetFdDir   uint8
 	Takeover   uint8
 	FdTrack    uint8
+	SaPeer     uint8
 }
 
 // Names of all BPF objects in the ELF.

@@ -185,6 +185,22 @@ var checks = []check{{
 		return p.err()
 	},
 }, {
+	// The address's page is dropped while the connect waits: the probe
+	// cannot read it at exit and must take the peer from the socket.
+	name: "connect address unmapped", family: "connect",
+	args: func(*env) []string { return []string{"connect-unmapped"} },
+	verify: func(e *env) error {
+		fd := e.num("fd")
+		ev, err := one(e.evs, event.TypeConnect, func(x *event.Event) bool { return int64(x.Args.Fd) == fd })
+		if err != nil {
+			return err
+		}
+		var p problems
+		p.eq("addr", ev.Args.Addr, event.Sockaddr{Family: event.AFInet, Addr: lo4, Port: uint16(e.num("port"))})
+		p.eq("ret", ev.Ret, int64(0))
+		return p.err()
+	},
+}, {
 	name: "bind listen accept", family: "connect",
 	args: func(*env) []string { return []string{"listen-accept"} },
 	verify: func(e *env) error {

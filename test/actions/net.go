@@ -86,22 +86,39 @@ func init() {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
+// listenLoopback listens with backlog on an ephemeral port of family's
+// loopback address (AF_INET or AF_INET6) and returns the socket and the
+// address it is bound to.
+func listenLoopback(family, backlog int) (int, unix.Sockaddr, error) {
+	fd, err := unix.Socket(family, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return -1, nil, err
+	}
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if family == unix.AF_INET6 {
+		sa = &unix.SockaddrInet6{Addr: [16]byte(net.IPv6loopback)}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	if sa, err = unix.Getsockname(fd); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	return fd, sa, nil
+}
+
 func listenAccept([]string) (map[string]any, error) {
-	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	lfd, sa, err := listenLoopback(unix.AF_INET, 7)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(lfd)
-	if err := unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		return nil, err
-	}
-	if err := unix.Listen(lfd, 7); err != nil {
-		return nil, err
-	}
-	sa, err := unix.Getsockname(lfd)
-	if err != nil {
-		return nil, err
-	}
 	port := sa.(*unix.SockaddrInet4).Port
 	cfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {

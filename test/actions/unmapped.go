@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"net"
 	"os"
 	"sync/atomic"
 	"time"
@@ -25,26 +24,12 @@ func init() {
 // retransmission the page is dropped (MADV_DONTNEED) and the queue freed.
 // A tracepoint at exit cannot fault the page back in.
 func connectUnmapped(family int) (map[string]any, error) {
-	lfd, err := unix.Socket(family, unix.SOCK_STREAM, 0)
+	// Backlog 0: one established connection fills the queue.
+	lfd, addr, err := listenLoopback(family, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(lfd)
-	var bound unix.Sockaddr = &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
-	if family == unix.AF_INET6 {
-		bound = &unix.SockaddrInet6{Addr: [16]byte(net.IPv6loopback)}
-	}
-	if err := unix.Bind(lfd, bound); err != nil {
-		return nil, err
-	}
-	// Backlog 0: one established connection fills the queue.
-	if err := unix.Listen(lfd, 0); err != nil {
-		return nil, err
-	}
-	addr, err := unix.Getsockname(lfd)
-	if err != nil {
-		return nil, err
-	}
 	filler, err := unix.Socket(family, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return nil, err
@@ -94,13 +79,16 @@ func connectUnmapped(family int) (map[string]any, error) {
 	start := time.Now()
 	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&page[0])), size)
 	waited := time.Since(start)
+	// Read before waiting for the goroutine, which has always dropped the
+	// page by the time it is done.
+	droppedFirst := dropped.Load()
 	if err := <-freed; err != nil {
 		return nil, err
 	}
 	if errno != 0 {
 		return nil, errno
 	}
-	if !dropped.Load() {
+	if !droppedFirst {
 		return nil, errors.New("connect returned before its address's page was dropped")
 	}
 	return map[string]any{"fd": fd, "filler_fd": filler, "port": port, "waited_ms": waited.Milliseconds()}, nil
